@@ -1,0 +1,29 @@
+"""Entry point: dispatch subcommands; bad input exits 2 with one clear line, no traceback."""
+import sys
+
+from ..errors import ConfigError
+from . import evaluate_cmd, presets_cmd
+from ._common import Parser
+
+COMMANDS = (presets_cmd, evaluate_cmd)
+
+
+def build_parser():
+    parser = Parser(prog="codesign", description="Differentiable co-design of LLM inference hardware.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for cmd in COMMANDS:
+        cmd.add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as e:
+        print(f"codesign {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

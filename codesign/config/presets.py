@@ -1,0 +1,132 @@
+"""Hardware and model presets: YAML files under ``configs/`` with a source for every number.
+
+``configs/hardware/NAME.yaml`` holds a ``chip`` and a ``system``; ``configs/models/NAME.yaml``
+a decoder-only transformer. The directory is ``$CODESIGN_CONFIGS`` if set, else the
+``configs/`` folder next to the package (the repository checkout).
+"""
+import dataclasses
+import functools
+import os
+from pathlib import Path
+
+import yaml
+
+from ..errors import ConfigError
+from ..model.cost import build_cost_usd
+from ..specs import MEMORY_KINDS, PP_SPLITS, PRICE_MODES, TOPOLOGIES, Chip, System, Workload
+from ..specs import numeric_fields
+from ._entries import check_choice, check_keys, parse_number, source_of
+
+_CHIP_STATIC = {"memory_kind": MEMORY_KINDS, "pp_split": PP_SPLITS, "price_mode": PRICE_MODES}
+_SYSTEM_STATIC = {"intra_topology": TOPOLOGIES}
+_DERIVED = ("reference_build_cost_usd",)
+_MODEL_NUMERIC = numeric_fields(Workload)
+_MODEL_EXTRA = ("published_params", "context_tokens")
+_MODEL_FLAGS = ("gated_ffn", "tied_embeddings")
+
+
+def configs_dir() -> Path:
+    env = os.environ.get("CODESIGN_CONFIGS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "configs"
+
+
+def _names(kind: str) -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in (configs_dir() / kind).glob("*.yaml")))
+
+
+def hardware_names() -> tuple[str, ...]:
+    return _names("hardware")
+
+
+def model_names() -> tuple[str, ...]:
+    return _names("models")
+
+
+def _read(kind: str, name: str) -> dict:
+    path = configs_dir() / kind / f"{name}.yaml"
+    if not path.is_file():
+        label = "hardware" if kind == "hardware" else "model"
+        raise ConfigError(f"unknown {label} preset {name!r}; valid: {', '.join(_names(kind))}")
+    with open(path) as f:
+        data = yaml.safe_load(f)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+@dataclasses.dataclass(frozen=True)
+class Hardware:
+    """A hardware preset: the chip, the system it ships in, and where each number came from."""
+
+    name: str
+    summary: str
+    chip: Chip
+    system: System
+    sources: dict  # "chip.field" / "system.field" -> source text
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    """A model preset: dimensions (dtypes are chosen per evaluation) and its sources."""
+
+    name: str
+    summary: str
+    dims: dict  # Workload numeric field -> float
+    gated_ffn: bool
+    tied_embeddings: bool
+    published_params: float
+    context_tokens: float
+    sources: dict
+
+    def workload(self, weight_dtype="fp16", kv_dtype="fp16", act_dtype="fp16") -> Workload:
+        return Workload(**self.dims, name=self.name, weight_dtype=weight_dtype, kv_dtype=kv_dtype,
+                        act_dtype=act_dtype, gated_ffn=self.gated_ffn,
+                        tied_embeddings=self.tied_embeddings)
+
+
+def _parse_block(where, block, cls, static_choices, derived=()):
+    if not isinstance(block, dict):
+        raise ConfigError(f"{where}: expected a mapping")
+    numeric = [f for f in numeric_fields(cls) if f not in derived]
+    check_keys(where, block, list(numeric) + list(static_choices))
+    values, sources = {}, {}
+    for key in numeric:
+        values[key] = parse_number(where, key, block[key])
+        sources[key] = source_of(block[key])
+    for key, allowed in static_choices.items():
+        values[key] = check_choice(where, key, block[key], allowed)
+    return values, sources
+
+
+@functools.lru_cache(maxsize=None)
+def load_hardware(name: str) -> Hardware:
+    """Load ``configs/hardware/NAME.yaml``; the reference build cost is derived here."""
+    data = _read("hardware", name)
+    where = f"hardware preset {name!r}"
+    check_keys(where, data, ["name", "chip", "system"], ["summary"])
+    chip_v, chip_s = _parse_block(f"{where} chip", data["chip"], Chip, _CHIP_STATIC, _DERIVED)
+    sys_v, sys_s = _parse_block(f"{where} system", data["system"], System, _SYSTEM_STATIC)
+    chip = Chip(**chip_v, reference_build_cost_usd=1.0, name=name)
+    chip = dataclasses.replace(chip, reference_build_cost_usd=float(build_cost_usd(chip)))
+    system = System(**sys_v, name=name)
+    sources = {f"chip.{k}": v for k, v in chip_s.items()}
+    sources |= {f"system.{k}": v for k, v in sys_s.items()}
+    sources["chip.reference_build_cost_usd"] = "[D] build cost of this preset (codesign.model.cost)"
+    return Hardware(name, str(data.get("summary", "")), chip, system, sources)
+
+
+@functools.lru_cache(maxsize=None)
+def load_model(name: str) -> Model:
+    """Load ``configs/models/NAME.yaml``."""
+    data = _read("models", name)
+    where = f"model preset {name!r}"
+    check_keys(where, data, ["name", *_MODEL_NUMERIC, *_MODEL_EXTRA], ["summary", *_MODEL_FLAGS])
+    dims = {k: parse_number(where, k, data[k]) for k in _MODEL_NUMERIC}
+    sources = {k: source_of(data[k]) for k in (*_MODEL_NUMERIC, *_MODEL_EXTRA)}
+    for k in _MODEL_FLAGS:
+        if not isinstance(data.get(k, False), bool):
+            raise ConfigError(f"{where}: {k} = {data[k]!r}; allowed: true, false")
+    return Model(name, str(data.get("summary", "")), dims, bool(data.get("gated_ffn", True)),
+                 bool(data.get("tied_embeddings", False)),
+                 parse_number(where, "published_params", data["published_params"]),
+                 parse_number(where, "context_tokens", data["context_tokens"]), sources)

@@ -1,0 +1,66 @@
+"""Alpha-beta models of the collectives in tensor, expert and pipeline parallelism.
+
+A message of n bytes over one link costs alpha + n / beta (alpha = per-hop latency, beta =
+bandwidth). For an all-reduce over p chips, both the ring and the one-shot (all-to-all or
+switch) algorithms move 2 (p-1)/p x n bytes per chip; they differ in the number of
+dependent steps: 2 (p-1) for a ring, 2 for one-shot, 2 x 2 (sqrt(p) - 1) for a 2-D torus
+ring per dimension. (Thakur, Rabenseifner & Gropp, IJHPCA 2005.)
+"""
+import jax.numpy as jnp
+
+from ..specs import Chip, System
+from .smooth import Fidelity, smin
+
+
+def _steps(p, topology: str):
+    if topology in ("all_to_all", "switch"):
+        return 2.0 * jnp.clip(p - 1.0, 0.0, 1.0)  # 0 for p = 1
+    if topology == "torus":
+        return 4.0 * (jnp.sqrt(p) - 1.0)
+    return 2.0 * (p - 1.0)  # ring
+
+
+def all_reduce_flat_s(n_bytes, p, alpha_s, bw_bytes_per_s, topology: str):
+    """All-reduce of ``n_bytes`` per chip over ``p`` chips on one kind of link."""
+    return _steps(p, topology) * alpha_s + 2.0 * (p - 1.0) / p * n_bytes / bw_bytes_per_s
+
+
+def _split(fid: Fidelity, system: System, p):
+    """Chips of a group inside one node, and nodes the group spans."""
+    p_intra = smin(fid, p, system.chips_per_node)
+    return p_intra, p / p_intra
+
+
+def all_reduce_s(fid: Fidelity, chip: Chip, system: System, n_bytes, p):
+    """Hierarchical all-reduce: inside the node on chip links, then a ring across nodes."""
+    p_intra, p_inter = _split(fid, system, p)
+    inside = all_reduce_flat_s(n_bytes, p_intra, chip.link_latency_s, chip.link_bw_bytes_per_s,
+                               system.intra_topology)
+    across = all_reduce_flat_s(n_bytes, p_inter, system.inter_node_latency_s,
+                               system.inter_node_bw_bytes_per_s, "ring")
+    return inside + across
+
+
+def all_to_all_s(fid: Fidelity, chip: Chip, system: System, n_bytes, p):
+    """All-to-all (MoE dispatch or combine) of ``n_bytes`` per chip over ``p`` chips: one
+    step on direct links, plus a step across nodes when the group spans nodes."""
+    p_intra, p_inter = _split(fid, system, p)
+    inside = (jnp.clip(p_intra - 1.0, 0.0, 1.0) * chip.link_latency_s
+              + (p_intra - 1.0) / p * n_bytes / chip.link_bw_bytes_per_s)
+    across = (jnp.clip(p_inter - 1.0, 0.0, 1.0) * system.inter_node_latency_s
+              + (p - p_intra) / p * n_bytes / system.inter_node_bw_bytes_per_s)
+    return inside + across
+
+
+def hop_s(fid: Fidelity, chip: Chip, system: System, n_bytes, tp):
+    """One pipeline hop carrying ``n_bytes``. Stages of ``tp`` chips are laid out node by
+    node, so a fraction min(1, tp / chips_per_node) of hops cross a node boundary."""
+    cross = smin(fid, tp / system.chips_per_node, jnp.ones_like(tp))
+    inter = system.inter_node_latency_s + n_bytes / system.inter_node_bw_bytes_per_s
+    intra = chip.link_latency_s + n_bytes / chip.link_bw_bytes_per_s
+    return cross * inter + (1.0 - cross) * intra
+
+
+def link_bytes_all_reduce(n_bytes, p):
+    """Bytes one chip sends in an all-reduce (for link energy)."""
+    return 2.0 * (p - 1.0) / p * n_bytes

@@ -1,0 +1,113 @@
+"""The full cost model of one design point: chip, system, workload, mapping, scenario ->
+Metrics. Batch it with ``jax.vmap``; differentiate it with ``jax.grad``."""
+import jax
+import jax.numpy as jnp
+
+from ..specs import Chip, Mapping, Scenario, System, Workload
+from ..specs._pytree import numeric_fields, pytree_dataclass
+from ..workload import total_params
+from . import cost
+from .energy import dynamic_j, idle_power_w
+from .memory import memory_use, microbatches
+from .smooth import EXACT, Fidelity, sceil
+from .timing import decode_time, prefill_time, throughput_tokens_per_s
+
+
+@pytree_dataclass
+class Metrics:
+    """Everything the model reports for one design (SI units; all leaves are floats)."""
+
+    chips: float
+    nodes: float
+    tp: float
+    pp: float
+    ep: float
+    dp: float
+    batch: float
+    params: float
+    fits: float
+    min_chips: float
+    min_chips_weights: float
+    max_batch: float
+    memory_per_chip_bytes: float
+    weight_bytes_per_chip: float
+    kv_bytes_per_chip: float
+    act_bytes_per_chip: float
+    memory_capacity_bytes: float
+    memory_overflow_bytes: float
+    decode_s_per_token: float
+    decode_tokens_per_s_per_user: float
+    ttft_s: float
+    throughput_tokens_per_s: float
+    decode_compute_s: float  # per token, summed over layers (one micro-batch)
+    decode_memory_s: float
+    decode_floor_s: float
+    decode_comm_s: float
+    decode_hops_s: float
+    power_w: float
+    idle_power_w: float
+    joules_per_token: float
+    die_area_mm2: float
+    die_yield: float
+    die_cost_usd: float
+    chip_price_usd: float
+    capex_usd: float
+    opex_usd_per_year: float
+    tco_usd: float
+    usd_per_million_tokens: float
+
+    def to_dict(self) -> dict:
+        return {k: float(getattr(self, k)) for k in numeric_fields(self)}
+
+
+METRIC_NAMES = numeric_fields(Metrics)
+
+
+def evaluate(chip: Chip, system: System, workload: Workload, mapping: Mapping,
+             scenario: Scenario, fidelity: Fidelity = EXACT) -> Metrics:
+    """Evaluate one design. Pure and jit/vmap/grad-friendly; ``fidelity`` must be static."""
+    chip, system, workload, mapping, scenario = jax.tree.map(
+        jnp.asarray, (chip, system, workload, mapping, scenario))
+    fid, w, m, sc = fidelity, workload, mapping, scenario
+    mem = memory_use(fid, chip, w, m, sc)
+    decode_s, st = decode_time(fid, chip, system, w, m, sc)
+    ttft, prefill_occupancy, _ = prefill_time(fid, chip, system, w, m, sc)
+    tokens_per_s = throughput_tokens_per_s(m, sc, decode_s, prefill_occupancy)
+
+    chips = m.chips
+    nodes = sceil(fid, chips / system.chips_per_node)
+    idle = idle_power_w(chip, system, chips, nodes)
+    mb = microbatches(fid, m)
+    b = m.batch / mb
+    decode_dyn = mb * dynamic_j(fid, chip, w, m, b, b, sc.prompt_tokens + 0.5 * sc.output_tokens)
+    prefill_dyn = dynamic_j(fid, chip, w, m, sc.prompt_tokens, 1.0, 0.5 * sc.prompt_tokens)
+    joules = decode_dyn / m.batch + prefill_dyn / sc.output_tokens + idle / tokens_per_s
+    power = joules * tokens_per_s
+    avg_power = idle + system.utilization * (power - idle)
+
+    area = cost.die_area_mm2(chip)
+    capex = cost.capex_usd(chip, system, chips, nodes)
+    opex = cost.opex_usd_per_year(system, avg_power)
+    tco = cost.tco_usd(system, capex, opex)
+    return Metrics(
+        chips=chips, nodes=nodes, tp=m.tp, pp=m.pp, ep=m.ep, dp=m.dp, batch=m.batch,
+        params=total_params(w), fits=mem.fits, min_chips=mem.min_chips,
+        min_chips_weights=mem.min_chips_weights, max_batch=mem.max_batch,
+        memory_per_chip_bytes=mem.total_bytes, weight_bytes_per_chip=mem.weight_bytes,
+        kv_bytes_per_chip=mem.kv_bytes, act_bytes_per_chip=mem.act_bytes,
+        memory_capacity_bytes=mem.capacity_bytes, memory_overflow_bytes=mem.overflow_bytes,
+        decode_s_per_token=decode_s, decode_tokens_per_s_per_user=1.0 / decode_s, ttft_s=ttft,
+        throughput_tokens_per_s=tokens_per_s,
+        decode_compute_s=w.layers * st.compute_s, decode_memory_s=w.layers * st.memory_s,
+        decode_floor_s=w.layers * st.floor_s, decode_comm_s=w.layers * st.comm_s,
+        decode_hops_s=(m.pp - 1.0) * st.hop_s,
+        power_w=power, idle_power_w=idle, joules_per_token=joules,
+        die_area_mm2=area, die_yield=cost.die_yield(chip, area), die_cost_usd=cost.die_cost_usd(chip),
+        chip_price_usd=cost.chip_price_usd(chip), capex_usd=capex, opex_usd_per_year=opex,
+        tco_usd=tco, usd_per_million_tokens=cost.usd_per_million_tokens(system, tco, tokens_per_s),
+    )
+
+
+#: Compiled evaluation; recompiles only for a new static structure (dtypes, memory kind,
+#: fidelity), never for new numbers.
+evaluate_jit = jax.jit(evaluate, static_argnames="fidelity")

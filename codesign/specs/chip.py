@@ -1,0 +1,87 @@
+"""One accelerator chip: compute, memory tiers, links, power, energy, area and cost inputs."""
+from ._pytree import pytree_dataclass, static
+
+MEMORY_KINDS = ("sram", "hbm")
+PP_SPLITS = ("op", "layer")
+PRICE_MODES = ("market", "build")
+
+
+@pytree_dataclass
+class Chip:
+    """A chip. SI units throughout; every float field can be searched and differentiated.
+
+    Static fields:
+        name: preset name.
+        memory_kind: where weights and KV cache live: ``"sram"`` (on-chip only, e.g. Groq,
+            Cerebras) or ``"hbm"`` (GPU/TPU; on-chip SRAM is ignored for capacity).
+        pp_split: pipeline stages cut at ``"op"`` granularity (compiler-scheduled dataflow
+            chips: stages hold L/pp layers exactly) or at ``"layer"`` granularity (stages hold
+            ceil(L/pp) layers in exact mode).
+        price_mode: ``"market"``: price = market_price_usd + build_margin x (build cost -
+            reference_build_cost_usd), so the unmodified preset costs its market price and a
+            modified one (e.g. more SRAM) pays for the difference; ``"build"``: price = build
+            cost x build_margin (a new design).
+    """
+
+    # Dense peak throughput per operand format; 0 means the format is not supported.
+    fp16_flops_per_s: float
+    bf16_flops_per_s: float
+    fp8_flops_per_s: float
+    int8_flops_per_s: float
+    fp4_flops_per_s: float
+    compute_efficiency: float  # achieved / peak matmul throughput (0, 1]
+    # Memory tiers.
+    sram_bytes: float
+    sram_bw_bytes_per_s: float
+    hbm_bytes: float
+    hbm_bw_bytes_per_s: float
+    memory_efficiency: float  # achieved / peak bandwidth of the weight tier (0, 1]
+    # Latency floor of one dependent op: cycles from first input to first output.
+    clock_hz: float
+    op_pipeline_cycles: float
+    # Chip-to-chip links inside a node (aggregate per direction) and their per-hop latency.
+    link_bw_bytes_per_s: float
+    link_latency_s: float
+    # Power and energy.
+    tdp_w: float
+    static_power_w: float  # drawn whenever the chip is powered (leakage, clocks, I/O)
+    pj_per_flop_16bit: float  # dynamic energy per FLOP at 16-bit; scaled by width
+    sram_pj_per_byte: float
+    hbm_pj_per_byte: float
+    link_pj_per_byte: float
+    # Area.
+    die_area_fixed_mm2: float  # everything on the die except the SRAM arrays
+    sram_mb_per_mm2: float  # SRAM density (1e6 bytes per mm^2)
+    reticle_mm2: float
+    # Cost.
+    wafer_cost_usd: float
+    defect_density_per_cm2: float
+    yield_cluster_alpha: float  # negative-binomial clustering parameter
+    package_cost_usd: float  # package, test, board
+    hbm_usd_per_gb: float
+    build_margin: float  # price / build cost for a new design
+    market_price_usd: float
+    reference_build_cost_usd: float  # build cost of the preset as shipped (derived on load)
+
+    name: str = static("custom")
+    memory_kind: str = static("hbm")
+    pp_split: str = static("layer")
+    price_mode: str = static("market")
+
+    def flops_per_s(self, dtype: str):
+        """Dense peak throughput for operands of ``dtype`` (FLOP/s)."""
+        return getattr(self, f"{dtype}_flops_per_s")
+
+    @property
+    def memory_bytes(self):
+        """Capacity of the tier that holds weights and KV cache."""
+        return self.sram_bytes if self.memory_kind == "sram" else self.hbm_bytes
+
+    @property
+    def memory_bw_bytes_per_s(self):
+        """Peak bandwidth of the tier that holds weights and KV cache."""
+        return self.sram_bw_bytes_per_s if self.memory_kind == "sram" else self.hbm_bw_bytes_per_s
+
+    @property
+    def memory_pj_per_byte(self):
+        return self.sram_pj_per_byte if self.memory_kind == "sram" else self.hbm_pj_per_byte

@@ -1,0 +1,30 @@
+"""The system a chip ships in: node, rack, network, facility and economics."""
+from ._pytree import pytree_dataclass, static
+
+TOPOLOGIES = ("all_to_all", "switch", "ring", "torus")
+
+
+@pytree_dataclass
+class System:
+    """Packaging, scale-out network, facility and money. SI units; floats are leaves.
+
+    Static fields:
+        name: preset name.
+        intra_topology: how chips inside a node connect: ``"all_to_all"`` (direct links,
+            e.g. GroqNode), ``"switch"`` (NVSwitch), ``"ring"`` or ``"torus"`` (TPU ICI).
+            Selects the all-reduce algorithm (one-shot vs ring).
+    """
+
+    chips_per_node: float
+    nodes_per_rack: float
+    host_power_w: float  # per node: CPUs, NICs, fans, everything except the chips
+    node_cost_usd: float  # per node: chassis, hosts, NICs, switches (not the chips)
+    inter_node_bw_bytes_per_s: float  # per chip, per direction, to other nodes
+    inter_node_latency_s: float  # per hop between nodes
+    pue: float  # facility power / IT power
+    usd_per_kwh: float
+    lifetime_years: float
+    utilization: float  # fraction of the lifetime spent serving at the evaluated point
+
+    name: str = static("custom")
+    intra_topology: str = static("switch")
