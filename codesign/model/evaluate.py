@@ -76,7 +76,10 @@ def evaluate(chip: Chip, system: System, workload: Workload, mapping: Mapping,
 
     chips = m.chips
     nodes = sceil(fid, chips / system.chips_per_node)
-    idle = idle_power_w(chip, system, chips, nodes)
+    # Host power and node cost are charged per chip used (a 4-GPU replica on an 8-GPU node
+    # shares the host with another replica); ``nodes`` reports the whole nodes occupied.
+    node_share = chips / system.chips_per_node
+    idle = idle_power_w(chip, system, chips, node_share)
     mb = microbatches(fid, m)
     b = m.batch / mb
     decode_dyn = mb * dynamic_j(fid, chip, w, m, b, b, sc.prompt_tokens + 0.5 * sc.output_tokens)
@@ -86,7 +89,7 @@ def evaluate(chip: Chip, system: System, workload: Workload, mapping: Mapping,
     avg_power = idle + system.utilization * (power - idle)
 
     area = cost.die_area_mm2(chip)
-    capex = cost.capex_usd(chip, system, chips, nodes)
+    capex = cost.capex_usd(chip, system, chips, node_share)
     opex = cost.opex_usd_per_year(system, avg_power)
     tco = cost.tco_usd(system, capex, opex)
     return Metrics(
