@@ -1,0 +1,45 @@
+"""Objectives: one metric, or a weighted sum of log-metrics.
+
+.. math:: J(x) = \\sum_i w_i \\, s_i \\ln m_i(x)
+
+with s_i = +1 for metrics to minimise and -1 for metrics to maximise. Logs make the sum
+scale-free across units ($, J, s): a weighted geometric mean of the metrics.
+"""
+import dataclasses
+
+import jax.numpy as jnp
+
+from ..errors import ConfigError
+from .metrics import check_metric, sense
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    terms: tuple[tuple[str, float], ...]  # (metric, weight)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return tuple(m for m, _ in self.terms)
+
+    def __call__(self, metrics):
+        """Scalar to minimise."""
+        return sum(w * sense(m) * jnp.log(getattr(metrics, m)) for m, w in self.terms)
+
+    def describe(self) -> str:
+        verb = lambda m: "max" if sense(m) < 0 else "min"
+        return " + ".join(f"{w:g} x {verb(m)} ln {m}" for m, w in self.terms)
+
+
+def parse_objective(cfg) -> Objective:
+    """``usd_per_million_tokens`` or ``{metric: weight, ...}``."""
+    if isinstance(cfg, str):
+        return Objective(((check_metric(cfg, "objective"), 1.0),))
+    if isinstance(cfg, dict) and cfg:
+        terms = []
+        for m, w in cfg.items():
+            check_metric(str(m), "objective")
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not w > 0:
+                raise ConfigError(f"objective.{m}: weight {w!r}; allowed: a number > 0")
+            terms.append((str(m), float(w)))
+        return Objective(tuple(terms))
+    raise ConfigError(f"objective: expected a metric name or {{metric: weight}}, got {cfg!r}")
