@@ -1,0 +1,141 @@
+"""``codesign sweep``: sweep a design space at scale — sharded, streamed to disk, resumable.
+
+    codesign sweep CONFIG --out DIR [--chunk N] [--shard i/N|auto] [--resume] [--rows]
+    codesign sweep --resume --out DIR           # continue; config from DIR's manifest
+    codesign sweep --merge DIR1 DIR2 ... --out MERGED
+    codesign sweep --report DIR
+
+Exit codes: 0 done; 1 a write failed mid-run (what was committed is intact); 2 bad input;
+130 interrupted (run the same command to continue).
+"""
+import os
+import sys
+import time
+
+from ..errors import ConfigError
+from ._common import load_yaml_config
+from .sweep_report import print_done, report
+
+
+def add_parser(sub):
+    p = sub.add_parser("sweep", help="sweep a design space: millions to billions of designs, sharded, resumable",
+                       description="Evaluate every point of a grid (or a seeded random sample) of CONFIG's design "
+                                   "space with on-device reductions (counts, histograms, top-k, Pareto front), "
+                                   "streamed to --out DIR after every chunk. Kill it at any time; the same command "
+                                   "continues. See docs/sweeps.md.")
+    p.add_argument("config", nargs="?", help="experiment YAML: problem keys plus an optional `sweep:` block")
+    p.add_argument("--out", metavar="DIR", help="output directory (created; a rerun continues the sweep in it)")
+    p.add_argument("--chunk", type=int, metavar="N", help="points per compiled step, all devices together")
+    p.add_argument("--shard", metavar="i/N", help="run independent shard i of N (0-based), or 'auto': the Slurm "
+                                                  "array task (SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT)")
+    p.add_argument("--resume", action="store_true", help="continue the sweep in --out (CONFIG optional)")
+    p.add_argument("--rows", action="store_true", help="also write every point, as Parquet parts under DIR/rows")
+    p.add_argument("--mode", choices=("grid", "random"), help="override sweep.mode")
+    p.add_argument("--samples", metavar="N", help="random mode: points per variant (e.g. 1e8); implies --mode random")
+    p.add_argument("--seed", type=int, metavar="S", help="override sweep.seed")
+    p.add_argument("--cpu-devices", type=int, metavar="N", dest="cpu_devices",
+                   help="split the host CPU into N JAX devices (default 1: XLA already uses every core "
+                        "inside one device; N > 1 emulates N devices; ignored on accelerators)")
+    p.add_argument("--distributed", action="store_true",
+                   help="SPMD over processes with jax.distributed (auto-detected on Slurm, TPU pods, Open MPI)")
+    p.add_argument("--coordinator", metavar="HOST:PORT", help="jax.distributed coordinator (process 0's address)")
+    p.add_argument("--num-processes", type=int, metavar="N", dest="num_processes")
+    p.add_argument("--process-id", type=int, metavar="I", dest="process_id")
+    p.add_argument("--merge", nargs="+", metavar="DIR", help="merge independent shard directories into --out")
+    p.add_argument("--report", metavar="DIR", help="print a sweep's summary and plot DIR/report.png")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--json", action="store_true", help="machine-readable final summary")
+    p.set_defaults(func=run)
+
+
+def parse_shard(text):
+    if text is None:
+        return None
+    if text == "auto":
+        tid, count = os.environ.get("SLURM_ARRAY_TASK_ID"), os.environ.get("SLURM_ARRAY_TASK_COUNT")
+        if tid is None or count is None:
+            raise ConfigError("--shard auto: SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT are not set "
+                              "(run inside `sbatch --array`, or give --shard i/N)")
+        return int(tid) - int(os.environ.get("SLURM_ARRAY_TASK_MIN", 0)), int(count)
+    try:
+        i, n = (int(t) for t in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard {text!r}; allowed: i/N with 0 <= i < N (e.g. 0/4), or 'auto'") from None
+    if n < 1 or not 0 <= i < n:
+        raise ConfigError(f"--shard {text}: shard {i} is out of range for N = {n}; allowed: 0 <= i < N (0-based)")
+    return i, n
+
+
+def _samples(text):
+    if text is None:
+        return None
+    try:
+        x = float(text)
+    except ValueError:
+        raise ConfigError(f"--samples {text!r}; allowed: a positive integer (1e8 is fine)") from None
+    if not x >= 1 or x != int(x):
+        raise ConfigError(f"--samples {text!r}; allowed: a positive integer (1e8 is fine)")
+    return int(x)
+
+
+def configure_jax(args):
+    """Device set-up; must run before anything touches a JAX backend."""
+    import jax
+    if args.cpu_devices:
+        jax.config.update("jax_num_cpu_devices", args.cpu_devices)
+    cache = os.environ.get("CODESIGN_JAX_CACHE", os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "codesign", "jax"))
+    if cache and cache != "off" and not jax.config.jax_compilation_cache_dir:
+        # Resumed and repeated sweeps skip the compile (seconds per variant).
+        jax.config.update("jax_compilation_cache_dir", cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    if args.distributed:
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
+                                   process_id=args.process_id)
+
+
+def run(args):
+    from ..sweep.store import WriteError
+    try:
+        return _run(args)
+    except WriteError as e:
+        print(f"\ncodesign sweep: error: {e}", file=sys.stderr)
+        return 1
+
+
+def _run(args):
+    if args.report:
+        return report(args.report, args.json)
+    if args.cpu_devices is not None and args.cpu_devices < 1:
+        raise ConfigError(f"--cpu-devices {args.cpu_devices}; allowed: a positive integer")
+    if args.chunk is not None and args.chunk < 1:
+        raise ConfigError(f"--chunk {args.chunk}; allowed: a positive integer")
+    if not args.out:
+        raise ConfigError("--out DIR is required")
+    shard = parse_shard(args.shard)
+    if args.merge:
+        from .sweep_run import merge
+        return merge(args)
+    if not args.distributed and any(v is not None for v in (args.coordinator, args.num_processes, args.process_id)):
+        raise ConfigError("--coordinator, --num-processes and --process-id need --distributed")
+    if not args.config and not args.resume:
+        raise ConfigError("give a CONFIG, or --resume --out DIR to continue a sweep")
+    overrides = {"mode": args.mode, "seed": args.seed, "chunk": args.chunk, "samples": _samples(args.samples)}
+    if overrides["samples"] is not None and args.mode is None:
+        overrides["mode"] = "random"
+    cfg = load_yaml_config(args.config) if args.config else None
+    configure_jax(args)
+    from .sweep_run import execute
+    t0 = time.perf_counter()
+    try:
+        result = execute(args, cfg, overrides, shard)
+    except KeyboardInterrupt:
+        print("\ncodesign sweep: interrupted; run the same command to continue", file=sys.stderr)
+        return 130
+    if result is not None:
+        try:
+            print_done(result, time.perf_counter() - t0, args.json)
+        except BrokenPipeError:  # `codesign sweep ... | head`: the sweep itself is done and saved
+            sys.stdout = open(os.devnull, "w")
+    return 0
