@@ -22,6 +22,8 @@ def add_parser(sub):
     p.add_argument("--kv-dtype", dest="kv_dtype", metavar="D", help="fp16, bf16, fp8, int8 or fp4")
     p.add_argument("--sram-mb", dest="sram_mb", type=float, metavar="X", help="SRAM per chip, MB (1e6 B)")
     p.add_argument("--utilization", type=float, metavar="U", help="fraction of time serving, (0, 1]")
+    p.add_argument("--calibrated", action="store_true", default=None,
+                   help="apply the fitted values of configs/calibration/fitted.yaml (`codesign calibrate`)")
     p.add_argument("--sensitivities", action="store_true",
                    help="add d ln(metric) / d ln(parameter) for every hardware parameter (jax.grad)")
     p.add_argument("--json", action="store_true", help="machine-readable output (SI units)")
@@ -39,7 +41,7 @@ def parse_batch(value):
 
 def request_from_args(args) -> dict:
     req = load_yaml_config(args.config) if args.config else {}
-    for key in ("hardware", "model", "weight_dtype", "kv_dtype", "sram_mb", "utilization", *_INT_FLAGS):
+    for key in ("hardware", "model", "weight_dtype", "kv_dtype", "sram_mb", "utilization", "calibrated", *_INT_FLAGS):
         if getattr(args, key) is not None:
             req[key] = getattr(args, key)
     if args.batch is not None:

@@ -19,7 +19,7 @@ from .presets import Hardware, Model, load_hardware, load_model
 #: Keys of an evaluate config (YAML) and of the matching CLI flags.
 REQUEST_KEYS = ("hardware", "model", "chips", "tp", "pp", "ep", "dp", "batch", "prompt_tokens",
                 "output_tokens", "prefill_chunk_tokens", "weight_dtype", "kv_dtype", "sram_mb",
-                "utilization", "chip", "system")
+                "utilization", "chip", "system", "calibrated")
 _INT_KEYS = ("chips", "tp", "pp", "ep", "dp", "prompt_tokens", "output_tokens", "prefill_chunk_tokens")
 DEFAULT_SCENARIO = {"prompt_tokens": 2048, "output_tokens": 256, "prefill_chunk_tokens": 512}
 
@@ -83,7 +83,10 @@ def build_design(request: dict) -> Design:
     for key in ("hardware", "model"):
         if key not in req:
             raise ConfigError(f"{key} is required (e.g. --{key} NAME); see `codesign presets`")
-    hw, md = load_hardware(str(req["hardware"])), load_model(str(req["model"]))
+    calibrated = req.get("calibrated", False)
+    if not isinstance(calibrated, bool):
+        raise ConfigError(f"calibrated = {calibrated!r}; allowed: true, false")
+    hw, md = load_hardware(str(req["hardware"]), calibrated), load_model(str(req["model"]))
     for key in _INT_KEYS:
         if key in req:
             req[key] = _positive_int(key, req[key])

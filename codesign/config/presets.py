@@ -98,9 +98,21 @@ def _parse_block(where, block, cls, static_choices, derived=()):
     return values, sources
 
 
+def load_hardware(name: str, calibrated: bool = False) -> Hardware:
+    """Load ``configs/hardware/NAME.yaml``; the reference build cost is derived here.
+
+    Presets are uncalibrated (stated physical constants). ``calibrated=True`` applies the
+    fitted values of ``configs/calibration/fitted.yaml`` (labelled as fitted in ``sources``).
+    """
+    hw = _load_hardware(name)
+    if calibrated:
+        from .calibrated import apply_calibration  # noqa: PLC0415 (optional file, loaded on demand)
+        hw = apply_calibration(hw)
+    return hw
+
+
 @functools.lru_cache(maxsize=None)
-def load_hardware(name: str) -> Hardware:
-    """Load ``configs/hardware/NAME.yaml``; the reference build cost is derived here."""
+def _load_hardware(name: str) -> Hardware:
     data = _read("hardware", name)
     where = f"hardware preset {name!r}"
     check_keys(where, data, ["name", "chip", "system"], ["summary"])

@@ -1,0 +1,82 @@
+"""Read the measurement dataset (CSV files + row-to-evaluation mapping) from disk.
+
+The parsing and mapping logic is in :mod:`codesign.validation`; this module only reads the
+files, hashes them (a fit records the sha256 of what it saw) and hands the text over.
+Default files live in ``data/`` next to the package (``$CODESIGN_DATA`` overrides).
+"""
+import dataclasses
+import hashlib
+import os
+from pathlib import Path
+
+import yaml
+
+from ..errors import ConfigError
+from ..validation import Case, Inexpressible, Issue, Row, build_cases, merge, parse_measurements
+
+DEFAULT_MEASUREMENTS = ("measurements.csv", "measurements_extra.csv")
+DEFAULT_MAPPING = "measurements_mapping.yaml"
+
+
+def data_dir() -> Path:
+    env = os.environ.get("CODESIGN_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
+
+
+def default_paths() -> tuple[list[Path], Path]:
+    d = data_dir()
+    return [d / f for f in DEFAULT_MEASUREMENTS], d / DEFAULT_MAPPING
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    rows: list[Row]
+    cases: list[Case]
+    inexpressible: list[Inexpressible]
+    issues: list[Issue]
+    files: dict  # {"measurements": [{"path", "sha256"}], "mapping": {"path", "sha256"}}
+
+
+def _read(path: Path) -> tuple[str, str]:
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"measurement file {str(path)!r} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"measurement file {str(path)!r} is a directory") from None
+    try:
+        return data.decode("utf-8"), hashlib.sha256(data).hexdigest()
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"measurement file {str(path)!r} is not UTF-8 text: {e}") from None
+
+
+def display_path(path: Path) -> str:
+    """Path relative to the repository root when inside it (stable across checkouts)."""
+    p = Path(path).resolve()
+    root = Path(__file__).resolve().parents[2]
+    try:
+        return str(p.relative_to(root))
+    except ValueError:
+        return str(p)
+
+
+def load_dataset(csv_paths=None, mapping_path=None, calibrated: bool = False) -> Dataset:
+    """Rows of every CSV, their cases under the mapping, inexpressible rows and issues."""
+    default_csv, default_map = default_paths()
+    csv_paths = [Path(p) for p in (csv_paths or default_csv)]
+    mapping_path = Path(mapping_path or default_map)
+    parsed, files = [], []
+    for p in csv_paths:
+        text, digest = _read(p)
+        parsed.append(parse_measurements(text, display_path(p)))
+        files.append({"path": display_path(p), "sha256": digest})
+    rows, issues = merge(parsed)
+    text, digest = _read(mapping_path)
+    try:
+        mapping = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"mapping file {str(mapping_path)!r} is not valid YAML: {e}") from None
+    cases, inexpressible, more = build_cases(rows, mapping if mapping is not None else {},
+                                             display_path(mapping_path), calibrated)
+    return Dataset(rows, cases, inexpressible, issues + more,
+                   {"measurements": files, "mapping": {"path": display_path(mapping_path), "sha256": digest}})
