@@ -2,10 +2,10 @@
 import sys
 
 from ..errors import ConfigError
-from . import evaluate_cmd, presets_cmd
+from . import calibrate_cmd, evaluate_cmd, optimize_cmd, pareto_cmd, presets_cmd, sweep_cmd, validate_cmd
 from ._common import Parser
 
-COMMANDS = (presets_cmd, evaluate_cmd)
+COMMANDS = (presets_cmd, evaluate_cmd, sweep_cmd, validate_cmd, calibrate_cmd, optimize_cmd, pareto_cmd)
 
 
 def build_parser():
