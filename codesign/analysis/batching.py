@@ -1,5 +1,5 @@
-"""The batch a deployment serves at: every integer batch from 1 up to what memory allows is
-evaluated in one vmapped call, then a rule picks one.
+"""The batch a deployment serves at, picked by a rule on top of the serving operating points
+of :mod:`codesign.model.serving`.
 
 Rules (``BatchRule.kind``):
 
@@ -15,18 +15,11 @@ Bad requests (nothing fits, a fixed batch that overflows, an unreachable speed) 
 """
 import dataclasses
 
-import jax
-import numpy as np
-
 from ..errors import ConfigError
-from ..model import EXACT, METRIC_NAMES, evaluate
-from ..model.memory import memory_use
+from ..model.serving import at_concurrency_jit, offline_jit, server_jit
 from ..specs import Chip, Mapping, Scenario, System, Workload
 
 BATCH_RULES = ("fixed", "max", "min_speed")
-
-#: Metrics of many mappings (leading axis) of one (chip, system, workload, scenario).
-_sweep = jax.jit(jax.vmap(evaluate, in_axes=(None, None, None, 0, None)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,47 +42,24 @@ class BatchRule:
         return f"largest batch with >= {self.value:g} tokens/s per user"
 
 
-def memory_batch_bound(chip: Chip, w: Workload, tp: float, pp: float, sc: Scenario) -> int:
-    """Largest batch whose KV cache fits next to the weights and a batch-1 working set: an
-    upper bound on every fitting batch (activations only grow with the batch)."""
-    m = Mapping(tp=tp, pp=pp, ep=1.0, dp=1.0, batch=1.0)
-    return int(memory_use(EXACT, chip, w, m, sc).max_batch)
-
-
-def sweep_batches(chip: Chip, system: System, w: Workload, tp: float, pp: float, sc: Scenario,
-                  n: int) -> dict[str, np.ndarray]:
-    """Exact metrics at batch 1, 2, ..., n' (n' = n rounded up to a power of two >= 8, so
-    that sweeps of similar size share one compiled program): ``{metric: array[n']}``."""
-    size = max(8, 1 << max(int(n) - 1, 0).bit_length())
-    batch = np.arange(1.0, size + 1.0, dtype=np.float32)
-    full = lambda x: np.full(size, x, np.float32)
-    m = Mapping(tp=full(tp), pp=full(pp), ep=full(1.0), dp=full(1.0), batch=batch)
-    out = _sweep(chip, system, w, m, sc)
-    return {k: np.asarray(getattr(out, k)) for k in METRIC_NAMES}
-
-
-def choose_batch(sweep: dict[str, np.ndarray], rule: BatchRule, where: str = "batch") -> int:
-    """Index into ``sweep`` (= batch - 1) chosen by ``rule``."""
-    fits = sweep["fits"] > 0
-    if not fits.any():
+def operating_point(chip: Chip, system: System, w: Workload, tp: float, pp: float, sc: Scenario,
+                    rule: BatchRule, where: str = "batch") -> dict[str, float]:
+    """Exact metrics (``{metric: float}``) at the batch ``rule`` picks for a tp x pp mapping."""
+    m = Mapping(tp=float(tp), pp=float(pp), ep=1.0, dp=1.0, batch=1.0)
+    largest = offline_jit(chip, system, w, m, sc)
+    if not float(largest.feasible) > 0:
         raise ConfigError(f"{where}: not even one sequence fits in memory at this mapping; "
                           "allowed: more chips (tp x pp) or a shorter scenario")
-    largest = int(np.nonzero(fits)[0].max())
     if rule.kind == "max":
-        return largest
+        return largest.metrics.to_dict()
     if rule.kind == "fixed":
-        i = int(rule.value) - 1
-        if rule.value != int(rule.value) or i < 0 or i > largest:
-            raise ConfigError(f"{where} = {rule.value:g} does not fit; allowed: an integer in 1..{largest + 1}")
-        return i
-    speed = sweep["decode_tokens_per_s_per_user"]
-    ok = fits & (speed >= rule.value)
-    if not ok.any():
+        top = int(largest.batch)
+        if rule.value != int(rule.value) or not 1 <= rule.value <= top:
+            raise ConfigError(f"{where} = {rule.value:g} does not fit; allowed: an integer in 1..{top}")
+        return at_concurrency_jit(chip, system, w, m, sc, float(rule.value)).metrics.to_dict()
+    point = server_jit(chip, system, w, m, sc, 1.0 / rule.value)
+    if not float(point.feasible) > 0:
+        one = at_concurrency_jit(chip, system, w, m, sc, 1.0).metrics.decode_tokens_per_s_per_user
         raise ConfigError(f"{where}: min_tokens_per_s_per_user = {rule.value:g} is out of reach; "
-                          f"allowed: <= {float(speed[0]):.4g} (batch 1 speed at this mapping)")
-    return int(np.nonzero(ok)[0].max())
-
-
-def pick(sweep: dict[str, np.ndarray], i: int) -> dict[str, float]:
-    """Metrics of sweep entry ``i`` as Python floats."""
-    return {k: float(v[i]) for k, v in sweep.items()}
+                          f"allowed: <= {float(one):.4g} (batch 1 speed at this mapping)")
+    return point.metrics.to_dict()

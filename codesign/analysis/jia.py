@@ -28,7 +28,7 @@ from ..model.memory import memory_use
 from ..specs import Chip, Mapping, Scenario, System, Workload, dtype_bytes
 from ..specs import replace as spec_replace
 from ..workload import total_params
-from .batching import BatchRule, choose_batch, memory_batch_bound, pick, sweep_batches
+from .batching import BatchRule, operating_point
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,10 +118,7 @@ def evaluate_deployment(d: Deployment, scenario: Scenario, where: str = "batch")
     """Part 2, one system: all exact metrics at the batch ``d.rule`` picks, plus
     ``energy_usd`` = opex per year x lifetime (electricity over the lifetime). ``where``
     names the batch rule in errors."""
-    bound = memory_batch_bound(d.chip, d.workload, d.tp, d.pp, scenario)
-    n = max(bound, int(d.rule.value) if d.rule.kind == "fixed" else 1)
-    sweep = sweep_batches(d.chip, d.system, d.workload, d.tp, d.pp, scenario, n)
-    r = pick(sweep, choose_batch(sweep, d.rule, where))
+    r = operating_point(d.chip, d.system, d.workload, d.tp, d.pp, scenario, d.rule, where)
     r["energy_usd"] = r["opex_usd_per_year"] * float(d.system.lifetime_years)
     r.update(label=d.label, hardware=d.chip.name, weight_dtype=d.workload.weight_dtype,
              kv_dtype=d.workload.kv_dtype, batch_rule=d.rule.describe(),

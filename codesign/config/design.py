@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..model.memory import memory_use
+from ..model.serving import offline_batch
 from ..model.smooth import EXACT
 from ..specs import DTYPES, Chip, Mapping, Scenario, System, Workload, numeric_fields
 from ..specs import replace as spec_replace
@@ -139,10 +140,6 @@ def _fits(chip, w, mapping, scenario):
     return float(memory_use(EXACT, chip, w, mapping, scenario).fits) > 0
 
 
-def _max_batch(chip, w, mapping, scenario):
-    return int(memory_use(EXACT, chip, w, mapping, scenario).max_batch)
-
-
 def _choose_mapping(chip, system, w, md, scenario, req, chosen) -> Mapping:
     heads, layers = int(md.dims["n_heads"]), int(md.dims["layers"])
     cpn = int(float(system.chips_per_node))
@@ -204,10 +201,8 @@ def _choose_mapping(chip, system, w, md, scenario, req, chosen) -> Mapping:
     _check_mapping(md, w, tp, pp, ep)
     batch = batch_req
     if batch_req == "max":
-        batch = _max_batch(chip, w, mapping(tp, pp, ep), scenario)
-        while batch > 1 and not _fits(chip, w, mapping(tp, pp, ep, batch), scenario):
-            batch -= 1  # activations grow with the micro-batch
-        if batch < 1:
+        batch = int(offline_batch(chip, w, mapping(tp, pp, ep), scenario))
+        if not _fits(chip, w, mapping(tp, pp, ep, batch), scenario):
             raise ConfigError("batch = max: not even one sequence's KV cache fits at this mapping")
         chosen["batch"] = f"{batch}: largest batch whose KV cache fits"
     elif "batch" not in req:

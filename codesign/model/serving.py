@@ -88,15 +88,21 @@ def at_concurrency(chip: Chip, system: System, w: Workload, m: Mapping, sc: Scen
     return _point(r.batch, r.fits, r)
 
 
-def offline(chip: Chip, system: System, w: Workload, m: Mapping, sc: Scenario,
-            fidelity: Fidelity = EXACT) -> OperatingPoint:
-    """No latency bound: the largest batch whose weights, KV cache and activations fit."""
+def offline_batch(chip: Chip, w: Workload, m: Mapping, sc: Scenario):
+    """The largest batch whose weights, KV cache and activations fit (1 if none fits:
+    callers check ``fits``). Memory model only; piecewise constant in the specs."""
     c, s = jax.lax.stop_gradient((chip, sc))
 
     def fits(b):
         return memory_use(EXACT, c, w, _with_batch(m, b), s).fits > 0
 
-    batch = largest_integer(fits, _search_bound(c, w, m, s))
+    return largest_integer(fits, _search_bound(c, w, m, s))
+
+
+def offline(chip: Chip, system: System, w: Workload, m: Mapping, sc: Scenario,
+            fidelity: Fidelity = EXACT) -> OperatingPoint:
+    """No latency bound: the largest batch whose weights, KV cache and activations fit."""
+    batch = offline_batch(chip, w, m, sc)
     r = evaluate(chip, system, w, _with_batch(m, batch), sc, fidelity)
     return _point(batch, r.fits, r)
 
@@ -126,5 +132,5 @@ at_concurrency_jit = jax.jit(at_concurrency, static_argnames="fidelity")
 offline_jit = jax.jit(offline, static_argnames="fidelity")
 server_jit = jax.jit(server, static_argnames=("fidelity", "with_prefill"))
 
-__all__ = ["OperatingPoint", "largest_integer", "at_concurrency", "offline", "server",
+__all__ = ["OperatingPoint", "largest_integer", "at_concurrency", "offline", "offline_batch", "server",
            "at_concurrency_jit", "offline_jit", "server_jit"]
