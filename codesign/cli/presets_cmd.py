@@ -44,12 +44,12 @@ def run(args):
         print_json({"hardware": hw, "models": models})
         return 0
     print("Hardware presets")
-    print(f"  {'name':16s} {'memory':>16s} {'bandwidth':>12s} {'peak (dense)':40s} {'TDP':>7s} {'price':>9s}")
+    print(f"  {'name':16s} {'memory':>16s} {'bandwidth':>12s} {'TDP':>7s} {'price':>11s}  peak dense FLOP/s")
     for r in hw:
-        peaks = ", ".join(f"{d} {fmt(v, 'FLOP/s')}" for d, v in r["peak_flops_per_s"].items())
+        peaks = ", ".join(f"{d} {fmt(v)}" for d, v in r["peak_flops_per_s"].items())
         print(f"  {r['name']:16s} {fmt(r['memory_bytes'], 'B') + ' ' + r['memory_kind']:>16s} "
-              f"{fmt(r['memory_bw_bytes_per_s'], 'B/s'):>12s} {peaks[:40]:40s} {r['tdp_w']:6.0f}W "
-              f"${r['market_price_usd']:>8,.0f}")
+              f"{fmt(r['memory_bw_bytes_per_s'], 'B/s'):>12s} {r['tdp_w']:6.0f}W "
+              f"${r['market_price_usd']:>10,.0f}  {peaks}")
     print("\nModel presets")
     print(f"  {'name':16s} {'params':>9s} {'published':>10s} {'layers':>6s} {'d_model':>7s} {'experts':>7s} {'KV/token fp16':>14s}")
     for r in models:
