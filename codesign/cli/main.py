@@ -1,4 +1,5 @@
 """Entry point: dispatch subcommands; bad input exits 2 with one clear line, no traceback."""
+import os
 import sys
 
 from ..errors import ConfigError
@@ -23,6 +24,9 @@ def main(argv=None) -> int:
     except ConfigError as e:
         print(f"codesign {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
