@@ -73,3 +73,20 @@ def test_smooth_converges_to_exact(groq, llama70b):
     assert all(b <= a for a, b in zip(errs, errs[1:]))
     assert errs[0] > 1e-3  # the smoothing does something
     assert errs[-1] < 5e-3
+
+
+def test_clock_scales_peaks_on_chip_bandwidth_and_energy(groq, llama70b):
+    """2x clock: 2x peak FLOP/s and SRAM bandwidth, 4x dynamic energy per op (V ~ f)."""
+    chip = groq.chip
+    fast = replace(chip, clock_hz=chip.clock_hz * 2)
+    assert float(fast.flops_per_s("int8")) == pytest.approx(2 * 750e12)
+    assert float(fast.memory_bw_bytes_per_s) == pytest.approx(2 * 80e12)
+    assert float(fast.memory_pj_per_byte) == pytest.approx(4 * float(chip.sram_pj_per_byte))
+    design = groq_design(groq, llama70b, batch=36.0)
+    no_links = dict(link_pj_per_byte=0.0)  # SerDes energy does not scale with the core clock
+    slow_r = cd.evaluate_jit(replace(chip, **no_links), *design[1:])
+    fast_r = cd.evaluate_jit(replace(fast, **no_links), *design[1:])
+    assert float(fast_r.decode_compute_s) == pytest.approx(0.5 * float(slow_r.decode_compute_s), rel=1e-5)
+    assert float(fast_r.decode_floor_s) == pytest.approx(0.5 * float(slow_r.decode_floor_s), rel=1e-5)
+    dyn = lambda r: float(r.joules_per_token) - float(r.idle_power_w) / float(r.throughput_tokens_per_s)
+    assert dyn(fast_r) == pytest.approx(4 * dyn(slow_r), rel=1e-3)

@@ -19,7 +19,7 @@ from ._entries import check_choice, check_keys, parse_number, source_of
 
 _CHIP_STATIC = {"memory_kind": MEMORY_KINDS, "pp_split": PP_SPLITS, "price_mode": PRICE_MODES}
 _SYSTEM_STATIC = {"intra_topology": TOPOLOGIES}
-_DERIVED = ("reference_build_cost_usd",)
+_DERIVED = ("reference_build_cost_usd", "reference_clock_hz")
 _MODEL_NUMERIC = numeric_fields(Workload)
 _MODEL_EXTRA = ("published_params", "context_tokens")
 _MODEL_FLAGS = ("gated_ffn", "tied_embeddings")
@@ -118,12 +118,13 @@ def _load_hardware(name: str) -> Hardware:
     check_keys(where, data, ["name", "chip", "system"], ["summary"])
     chip_v, chip_s = _parse_block(f"{where} chip", data["chip"], Chip, _CHIP_STATIC, _DERIVED)
     sys_v, sys_s = _parse_block(f"{where} system", data["system"], System, _SYSTEM_STATIC)
-    chip = Chip(**chip_v, reference_build_cost_usd=1.0, name=name)
+    chip = Chip(**chip_v, reference_build_cost_usd=1.0, reference_clock_hz=chip_v["clock_hz"], name=name)
     chip = dataclasses.replace(chip, reference_build_cost_usd=float(build_cost_usd(chip)))
     system = System(**sys_v, name=name)
     sources = {f"chip.{k}": v for k, v in chip_s.items()}
     sources |= {f"system.{k}": v for k, v in sys_s.items()}
     sources["chip.reference_build_cost_usd"] = "[D] build cost of this preset (codesign.model.cost)"
+    sources["chip.reference_clock_hz"] = "[D] clock_hz of this preset: its peaks and energies are quoted there"
     return Hardware(name, str(data.get("summary", "")), chip, system, sources)
 
 

@@ -24,8 +24,9 @@ def dynamic_j(fid: Fidelity, chip: Chip, w: Workload, m: Mapping, tokens, seqs, 
     link = (chips * w.layers * 2.0 * link_bytes_all_reduce(lc.act_bytes, m.tp)
             + (m.pp - 1.0) * lc.act_bytes)
     pj = 1e-12
-    return (flops * chip.pj_per_flop_16bit * dtype_bits_ratio(w.weight_dtype) * pj
-            + attn_flops * chip.pj_per_flop_16bit * dtype_bits_ratio(w.kv_dtype) * pj
+    pj_per_flop = chip.pj_per_flop_16bit * chip.voltage_energy_factor
+    return (flops * pj_per_flop * dtype_bits_ratio(w.weight_dtype) * pj
+            + attn_flops * pj_per_flop * dtype_bits_ratio(w.kv_dtype) * pj
             + mem_bytes * chip.memory_pj_per_byte * pj
             + link * chip.link_pj_per_byte * pj)
 

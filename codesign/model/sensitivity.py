@@ -15,7 +15,7 @@ from .smooth import EXACT, Fidelity
 SENSITIVITY_METRICS = ("decode_s_per_token", "ttft_s", "throughput_tokens_per_s", "joules_per_token",
                        "power_w", "capex_usd", "tco_usd", "usd_per_million_tokens")
 #: Fields derived from others (not independent parameters).
-_DERIVED = ("reference_build_cost_usd",)
+_DERIVED = ("reference_build_cost_usd", "reference_clock_hz")
 
 
 def hardware_parameter_names() -> tuple[str, ...]:

@@ -116,7 +116,7 @@ def _check_path(path: str):
                           f"{', '.join(SPEC_NAMES)} (e.g. chip.sram_bytes, mapping.tp), or one of "
                           "hardware, model, workload.weight_dtype, workload.kv_dtype, chip.memory_kind, "
                           "chip.pp_split, chip.price_mode, system.intra_topology")
-    if path in ("chip.reference_build_cost_usd",):
+    if path in ("chip.reference_build_cost_usd", "chip.reference_clock_hz"):
         raise ConfigError(f"space: {path} is derived from the preset, not a design variable")
 
 

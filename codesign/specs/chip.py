@@ -62,15 +62,28 @@ class Chip:
     build_margin: float  # price / build cost for a new design
     market_price_usd: float
     reference_build_cost_usd: float  # build cost of the preset as shipped (derived on load)
+    reference_clock_hz: float  # clock the peak, bandwidth and energy figures are quoted at (derived on load)
 
     name: str = static("custom")
     memory_kind: str = static("hbm")
     pp_split: str = static("layer")
     price_mode: str = static("market")
 
+    @property
+    def clock_ratio(self):
+        """clock / the clock the preset's figures are quoted at."""
+        return self.clock_hz / self.reference_clock_hz
+
     def flops_per_s(self, dtype: str):
-        """Dense peak throughput for operands of ``dtype`` (FLOP/s)."""
-        return getattr(self, f"{dtype}_flops_per_s")
+        """Dense peak throughput for operands of ``dtype`` (FLOP/s); proportional to clock."""
+        return getattr(self, f"{dtype}_flops_per_s") * self.clock_ratio
+
+    @property
+    def voltage_energy_factor(self):
+        """Dynamic energy per op relative to the quoted clock: (V / V_ref)^2 with supply
+        voltage proportional to clock across the DVFS range ([R] first-order CMOS scaling,
+        E = C V^2). Makes a faster clock cost energy instead of being free."""
+        return self.clock_ratio ** 2
 
     @property
     def memory_bytes(self):
@@ -79,9 +92,14 @@ class Chip:
 
     @property
     def memory_bw_bytes_per_s(self):
-        """Peak bandwidth of the tier that holds weights and KV cache."""
-        return self.sram_bw_bytes_per_s if self.memory_kind == "sram" else self.hbm_bw_bytes_per_s
+        """Peak bandwidth of the tier that holds weights and KV cache. On-chip SRAM runs at
+        the core clock; HBM has its own clock."""
+        if self.memory_kind == "sram":
+            return self.sram_bw_bytes_per_s * self.clock_ratio
+        return self.hbm_bw_bytes_per_s
 
     @property
     def memory_pj_per_byte(self):
-        return self.sram_pj_per_byte if self.memory_kind == "sram" else self.hbm_pj_per_byte
+        if self.memory_kind == "sram":
+            return self.sram_pj_per_byte * self.voltage_energy_factor
+        return self.hbm_pj_per_byte
