@@ -139,6 +139,10 @@ def plot_speed_throughput(r, path):
     ax.set(xscale="log", yscale="log", xlabel="system throughput (output tokens/s)",
            ylabel="per-user speed (tokens/s, prefill stalls included)",
            title="Llama-2-70B, calibrated: per-user speed vs throughput\n(batch 1, dot, to the largest batch that fits)")
+    _finish(fig, ax, path)
+
+
+def _finish(fig, ax, path):
     ax.grid(True, which="both", lw=0.3, alpha=0.5)
     ax.legend(fontsize=7)
     fig.savefig(path, dpi=130)
@@ -157,10 +161,7 @@ def plot_energy(r, path):
     ax.axhspan(10, 30, color="C3", alpha=0.12, label="claim: GPUs 10-30 J/token")
     ax.set(xscale="log", yscale="log", xlabel="batch (sequences in flight)", ylabel="energy per output token (J)",
            title="Llama-2-70B, calibrated: energy per token vs batch")
-    ax.grid(True, which="both", lw=0.3, alpha=0.5)
-    ax.legend(fontsize=7)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    _finish(fig, ax, path)
 
 
 def plot_claims(r, path):

@@ -31,6 +31,12 @@ def load_yaml_config(path: str) -> dict:
     return data
 
 
+def add_dataset_args(p):
+    """--data and --mapping, shared by the commands that read measurements."""
+    p.add_argument("--data", nargs="+", metavar="CSV", help="measurement files (default: data/measurements*.csv)")
+    p.add_argument("--mapping", metavar="YAML", help="row -> evaluation mapping (default: data/measurements_mapping.yaml)")
+
+
 def print_json(obj):
     json.dump(obj, sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")

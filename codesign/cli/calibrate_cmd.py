@@ -12,7 +12,7 @@ from ..calibration import params as P
 from ..config.calibrated import fitted_path
 from ..config.measurements import display_path, load_dataset
 from ..errors import ConfigError
-from ._common import print_json
+from ._common import add_dataset_args, print_json
 
 _HEADER = ("# FITTED VALUES - written by `codesign calibrate`; do not edit by hand.\n"
            "# These are not physical constants: they are efficiency factors and fixed overheads per\n"
@@ -25,8 +25,7 @@ def add_parser(sub):
                        description="Fit bounded per-family parameters by gradient descent (adam) on "
                                    "mean squared log error; report leave-one-out and hold-out-system "
                                    "errors next to the in-sample error; save the fitted values.")
-    p.add_argument("--data", nargs="+", metavar="CSV", help="measurement files (default: data/measurements*.csv)")
-    p.add_argument("--mapping", metavar="YAML", help="row -> evaluation mapping (default: data/measurements_mapping.yaml)")
+    add_dataset_args(p)
     p.add_argument("--steps", type=int, default=1500, metavar="N", help="adam steps per fit (default 1500)")
     p.add_argument("--learning-rate", type=float, default=0.05, metavar="X", help="peak learning rate (default 0.05)")
     p.add_argument("--prior-weight", type=float, default=1e-3, metavar="X",

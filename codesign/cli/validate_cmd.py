@@ -4,7 +4,7 @@ import sys
 from ..config.calibrated import load_fitted
 from ..config.measurements import load_dataset
 from ..validation import predict_cases, results, summarize
-from ._common import print_json
+from ._common import add_dataset_args, print_json
 
 
 def add_parser(sub):
@@ -12,8 +12,7 @@ def add_parser(sub):
                        description="Predict every measurement row the model can express; report "
                                    "errors per row, per system and per metric; list the rows it "
                                    "cannot express and the rows skipped as malformed.")
-    p.add_argument("--data", nargs="+", metavar="CSV", help="measurement files (default: data/measurements*.csv)")
-    p.add_argument("--mapping", metavar="YAML", help="row -> evaluation mapping (default: data/measurements_mapping.yaml)")
+    add_dataset_args(p)
     p.add_argument("--calibrated", action="store_true",
                    help="use the fitted values of configs/calibration/fitted.yaml (default: uncalibrated presets)")
     p.add_argument("--plot", metavar="PATH", help="write a parity plot (PNG, log axes)")
