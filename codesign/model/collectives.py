@@ -3,20 +3,22 @@
 A message of n bytes over one link costs alpha + n / beta (alpha = per-hop latency, beta =
 bandwidth). For an all-reduce over p chips, both the ring and the one-shot (all-to-all or
 switch) algorithms move 2 (p-1)/p x n bytes per chip; they differ in the number of
-dependent steps: 2 (p-1) for a ring, 2 for one-shot, 2 x 2 (sqrt(p) - 1) for a 2-D torus
-ring per dimension. (Thakur, Rabenseifner & Gropp, IJHPCA 2005.)
+dependent steps: 2 (p-1) for a ring, 2 for one-shot, and for a D-dimensional torus of side
+p^(1/D) a ring per dimension, 2 D (p^(1/D) - 1) (D = 2: 4 (sqrt(p) - 1); D = 1 is the ring).
+(Thakur, Rabenseifner & Gropp, IJHPCA 2005.)
 """
 import jax.numpy as jnp
 
-from ..specs import Chip, System
+from ..specs import TORUS_DIMS, Chip, System
 from .smooth import Fidelity, smin
 
 
 def _steps(p, topology: str):
     if topology in ("all_to_all", "switch"):
         return 2.0 * jnp.clip(p - 1.0, 0.0, 1.0)  # 0 for p = 1
-    if topology == "torus":
-        return 4.0 * (jnp.sqrt(p) - 1.0)
+    if topology in TORUS_DIMS:
+        dims = TORUS_DIMS[topology]
+        return 2.0 * dims * (p ** (1.0 / dims) - 1.0)
     return 2.0 * (p - 1.0)  # ring
 
 

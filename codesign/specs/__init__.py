@@ -3,11 +3,11 @@ from ._pytree import numeric_fields, pytree_dataclass, replace, static
 from .chip import MEMORY_KINDS, PP_SPLITS, PRICE_MODES, Chip
 from .dtypes import DTYPE_BYTES, DTYPES, dtype_bytes
 from .mapping import Mapping, Scenario
-from .system import TOPOLOGIES, System
+from .system import TOPOLOGIES, TORUS_DIMS, System
 from .workload import Workload
 
 __all__ = [
     "Chip", "System", "Workload", "Mapping", "Scenario", "DTYPES", "DTYPE_BYTES", "dtype_bytes",
-    "MEMORY_KINDS", "PP_SPLITS", "PRICE_MODES", "TOPOLOGIES", "numeric_fields",
+    "MEMORY_KINDS", "PP_SPLITS", "PRICE_MODES", "TOPOLOGIES", "TORUS_DIMS", "numeric_fields",
     "pytree_dataclass", "replace", "static",
 ]

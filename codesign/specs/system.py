@@ -1,7 +1,9 @@
 """The system a chip ships in: node, rack, network, facility and economics."""
 from ._pytree import pytree_dataclass, static
 
-TOPOLOGIES = ("all_to_all", "switch", "ring", "torus")
+TOPOLOGIES = ("all_to_all", "switch", "ring", "torus", "torus_3d")
+#: Dimensions of each torus topology ("torus" is the 2-D torus of TPU v4i/v5e/v6e slices).
+TORUS_DIMS = {"torus": 2, "torus_3d": 3}
 
 
 @pytree_dataclass
@@ -11,8 +13,9 @@ class System:
     Static fields:
         name: preset name.
         intra_topology: how chips inside a node connect: ``"all_to_all"`` (direct links,
-            e.g. GroqNode), ``"switch"`` (NVSwitch), ``"ring"`` or ``"torus"`` (TPU ICI).
-            Selects the all-reduce algorithm (one-shot vs ring).
+            e.g. GroqNode), ``"switch"`` (NVSwitch), ``"ring"``, ``"torus"`` (2-D torus, TPU
+            v5e/v6e ICI) or ``"torus_3d"`` (3-D torus, TPU v4/v5p ICI). Selects the
+            all-reduce algorithm (one-shot, ring, or a ring per torus dimension).
     """
 
     chips_per_node: float
