@@ -8,9 +8,31 @@ scale-free across units ($, J, s): a weighted geometric mean of the metrics.
 import dataclasses
 
 import jax.numpy as jnp
+import numpy as np
 
 from ..errors import ConfigError
 from .metrics import check_metric, sense
+
+#: Floor of a metric before its log (host float64; 0 in float32): a zero metric maps to a
+#: large finite value on the host instead of -inf.
+TINY = 1e-300
+
+
+def signed_log(values, signs, xp=jnp):
+    """A metric in minimisation form, f = s ln m (s = +1 to minimise, -1 to maximise).
+
+    Args:
+        values: metric values in their own units (any shape; the last axis matches ``signs``
+            when ``signs`` is a vector).
+        signs: +1 / -1 per metric (see :func:`metric_signs`), or one scalar.
+        xp: ``jax.numpy`` (traceable, differentiable where m > 0) or ``numpy`` (host).
+    """
+    return signs * xp.log(xp.maximum(values, TINY))
+
+
+def metric_signs(metrics) -> np.ndarray:
+    """+1 / -1 for each named metric (the ``s_i`` of :func:`signed_log`)."""
+    return np.array([sense(m) for m in metrics], float)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,7 +45,7 @@ class Objective:
 
     def __call__(self, metrics):
         """Scalar to minimise."""
-        return sum(w * sense(m) * jnp.log(getattr(metrics, m)) for m, w in self.terms)
+        return sum(w * signed_log(getattr(metrics, m), sense(m)) for m, w in self.terms)
 
     def describe(self) -> str:
         verb = lambda m: "max" if sense(m) < 0 else "min"

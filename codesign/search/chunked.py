@@ -3,29 +3,15 @@ keeps: the k best feasible rows and the least-violating row.
 
 Used inside the compiled loops of the grid, random and CMA-ES searchers, so that millions
 of points cost one small transfer per chunk. Padding rows (``valid`` false) never count.
+Rows come from :func:`codesign.objectives.batch.evaluate_rows` (the one feasibility rule).
 """
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from ..model import EXACT, METRIC_NAMES
-from ..objectives import Problem
+from ..objectives.batch import evaluate_rows
 from . import archive as arch
 
-
-def evaluate_rows(problem: Problem, variant: int):
-    """x (n, d) -> (metrics (n, M), objective (n,), g (n, n_g), feasible (n,)), traceable."""
-    watch = tuple(dict.fromkeys(problem.objective.metrics + tuple(problem.pareto)))
-    watch_idx = np.array([METRIC_NAMES.index(m) for m in watch], np.int32)
-
-    def one(x):
-        ev = problem.evaluate(variant, x, EXACT)
-        mat = jnp.stack([jnp.asarray(getattr(ev.metrics, k), jnp.float32) for k in METRIC_NAMES])
-        finite = jnp.isfinite(ev.objective) & jnp.all(jnp.isfinite(ev.violations)) & jnp.all(
-            jnp.isfinite(mat[watch_idx]) & (mat[watch_idx] > 0))
-        return mat, ev.objective, ev.violations, ev.feasible & finite
-
-    return jax.vmap(one)
+__all__ = ["evaluate_rows", "reduce_rows", "merge_reduced"]
 
 
 def reduce_rows(x, mat, obj, g, ok, valid, k: int):

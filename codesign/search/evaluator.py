@@ -1,9 +1,9 @@
-"""Batched exact evaluation of a problem, one compile per variant and chunk shape.
+"""Batched exact evaluation of a problem on the host, one compile per variant and chunk shape.
 
-Every searcher reports designs through :func:`exact_batch`, so "feasible" means the same
-thing everywhere: all constraints g <= 0 at exact fidelity (divisibility included), and the
-objective, the constraints and every metric the objective or a Pareto front reads finite.
-A NaN point is never feasible, hence never best.
+Rows and feasibility come from :func:`codesign.objectives.batch.evaluate_rows`, the one rule
+shared with the compiled searchers and the sweeps: all constraints g <= 0 at exact fidelity
+(divisibility included), and the objective, the constraints and every metric the objective or
+a Pareto front reads finite. A NaN point is never feasible, hence never best.
 """
 import functools
 
@@ -11,8 +11,9 @@ import jax
 import numpy as np
 
 from ..model import METRIC_NAMES
-from ..objectives import Problem, sense
-from .chunked import evaluate_rows
+from ..objectives import Problem
+from ..objectives.batch import evaluate_rows
+from ..objectives.objective import metric_signs
 
 #: Points per compiled evaluation call; batches are padded to a multiple of it.
 CHUNK = 1024
@@ -24,7 +25,7 @@ FAST_COMPILE = {"xla_backend_optimization_level": 0}
 def metric_plan(metrics: tuple[str, ...]):
     """(column indices, signs) of ``metrics`` in the metrics matrix."""
     idx = np.array([METRIC_NAMES.index(m) for m in metrics], np.int32)
-    return idx, np.array([sense(m) for m in metrics], float)
+    return idx, metric_signs(metrics)
 
 
 @functools.lru_cache(maxsize=64)

@@ -30,6 +30,7 @@ import jax
 import numpy as np
 
 from ..objectives import Problem
+from ..objectives.objective import signed_log
 from ..specs._pytree import pytree_dataclass, static
 from . import archive as arch
 from .base import Searcher
@@ -197,7 +198,7 @@ def gradient(problem: Problem, hyper: GradientHyper = GradientHyper(), budget: i
             mat, obj, g, ok = exact_batch(problem, v, xs)
             a = arch.merge(a, v, xs, mat, obj, g, ok)
             pool = pool + ((v, xs[ok], mat[ok]),)
-            f = signs * np.log(np.maximum(mat[:, idx], 1e-300))
+            f = signed_log(mat[:, idx], signs, np)
             score = sc.objective(f)  # (groups, n)
             score = np.where(sc.admissible(f) & ok[None, :] & (grp[None, :] == np.arange(groups)[:, None]), score, np.inf)
             exact.append(score[grp, np.arange(len(xs))])

@@ -1,10 +1,10 @@
 """Exhaustive grid search: every point of the design space's grid, in fixed-shape chunks.
 
-Point i of a variant's grid is decoded on device from its mixed-radix digits, so a chunk
-is one compiled call whatever its position (the start index is an int32 argument; the last
-chunk is padded and masked: no retrace). Each chunk is reduced on device to its best
-feasible points (:mod:`~codesign.search.chunked`). Grids of more than about 2^31 points per
-variant are refused (indices are int32 inside jit).
+Points are enumerated by the sweep's enumerator (:class:`codesign.space.enumerate.Enumeration`
+in grid mode): the host turns a chunk's start into mixed-radix digits (exact beyond 2^31)
+and the device adds the local offsets, so a chunk is one compiled call whatever its
+position (the last chunk is masked: no retrace). Each chunk is reduced on device to its best
+feasible points (:mod:`~codesign.search.chunked`).
 """
 import functools
 from typing import NamedTuple
@@ -15,13 +15,12 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..objectives import Problem
+from ..space.enumerate import MAX_POINTS, Enumeration
 from ..specs._pytree import pytree_dataclass, static
 from . import archive as arch
 from .base import Searcher
 from .chunked import evaluate_rows, merge_reduced, reduce_rows
 from .evaluator import FAST_COMPILE
-
-MAX_POINTS = 2 ** 31 - 2 ** 20  # flat int32 indices, with room for one padded chunk
 
 
 @pytree_dataclass
@@ -38,23 +37,33 @@ class GridState(NamedTuple):
 
 
 @functools.lru_cache(maxsize=64)
-def grid_chunk_fn(problem: Problem, variant: int, chunk: int, keep: int):
-    """Jitted (start int32, size int32) -> reduced rows of grid points [start, start + chunk)."""
-    axes = [jnp.asarray(a, jnp.float32) for a in problem.space.grid_axes()]
-    radix = [len(a) for a in axes]
+def chunk_fn(problem: Problem, enum: Enumeration, variant: int, chunk: int, keep: int):
+    """Jitted (start args (int32 vector of :meth:`Enumeration.start_args`), n_valid int32) ->
+    reduced rows of points [start, start + n_valid) of ``enum``; shared by grid and random."""
     rows = evaluate_rows(problem, variant)
 
-    def fn(start, size):
-        flat = start + jnp.arange(chunk, dtype=jnp.int32)
-        valid = flat < size
-        rem, cols = jnp.where(valid, flat, 0), []
-        for a, r in zip(reversed(axes), reversed(radix)):  # row-major: last axis fastest
-            cols.append(a[rem % r])
-            rem = rem // r
-        x = jnp.stack(cols[::-1], axis=-1)
-        return reduce_rows(x, *rows(x), valid, keep)
+    def fn(args, n_valid):
+        offsets = jnp.arange(chunk, dtype=jnp.int32)
+        x = enum.decode(args, offsets)
+        return reduce_rows(x, *rows(x), offsets < n_valid, keep)
 
     return jax.jit(fn, compiler_options=FAST_COMPILE)
+
+
+def grid_chunk_fn(problem: Problem, variant: int, chunk: int, keep: int):
+    """The compiled grid chunk of ``variant`` (see :func:`chunk_fn`)."""
+    return chunk_fn(problem, _grid_enum(problem), variant, chunk, keep)
+
+
+@functools.lru_cache(maxsize=64)
+def _grid_enum(problem: Problem) -> Enumeration:
+    return Enumeration(problem.space, "grid")
+
+
+@functools.lru_cache(maxsize=64)
+def random_enum(problem: Problem) -> Enumeration:
+    """The random-mode enumeration compiled programs decode with (the seed is an argument)."""
+    return Enumeration(problem.space, "random")
 
 
 def grid(problem: Problem, hyper: GridHyper = GridHyper(), budget: int | None = None) -> Searcher:
@@ -62,13 +71,14 @@ def grid(problem: Problem, hyper: GridHyper = GridHyper(), budget: int | None = 
     size = problem.space.grid_size
     total = size * len(problem.space.variants)
     if size > MAX_POINTS:
-        raise ConfigError(f"grid: {size:,} points per variant exceeds {MAX_POINTS:,}; lower `num` of "
+        raise ConfigError(f"grid: {size:.3g} points per variant exceeds 2**62; lower `num` of "
                           f"continuous variables or narrow ranges (grid shape {problem.space.grid_shape})")
     if budget is not None and budget < total:
         raise ConfigError(f"--budget {budget:,} is smaller than the grid ({total:,} points = "
                           f"{' x '.join(map(str, problem.space.grid_shape))} x {len(problem.space.variants)} "
                           "variants); grid search is exhaustive: raise the budget or use another method")
     chunk = min(hyper.chunk, max(1024, 1 << (size - 1).bit_length()))
+    enum = _grid_enum(problem)
     def fn(v):
         return grid_chunk_fn(problem, v, chunk, hyper.keep)
 
@@ -81,7 +91,7 @@ def grid(problem: Problem, hyper: GridHyper = GridHyper(), budget: int | None = 
         for _ in range(hyper.chunks_per_step):
             if v >= len(problem.space.variants):
                 break
-            red = fn(v)(np.int32(start), np.int32(size))
+            red = fn(v)(enum.start_args(start), np.int32(min(chunk, size - start)))
             a = merge_reduced(a, v, red, count=min(chunk, size - start))
             start += chunk
             if start >= size:

@@ -1,5 +1,5 @@
-"""Pareto fronts over 2-3 metrics: non-dominated filter, hypervolume, and a front search by
-vmapped scalarisations.
+"""Pareto fronts over 2-3 metrics: a front search by vmapped scalarisations (the filters and
+the hypervolume live in :mod:`codesign.objectives.pareto` and are re-exported here).
 
 Every metric is turned into minimisation form f_i = s_i ln m_i (s_i = -1 for metrics to
 maximise). The front search runs the gradient searcher twice, each time with many
@@ -24,64 +24,20 @@ import jax
 import numpy as np
 
 from ..model import METRIC_NAMES
-from ..objectives import Problem, check_metric, sense
+from ..objectives import Problem, check_metric
+from ..objectives.objective import metric_signs, signed_log
+from ..objectives.pareto import hypervolume, nondominated_mask as nondominated
 from .base import Progress
 from .gradient import GradientHyper, gradient
 from .scalarize import NO_BOUND, Scalarization
 
-
-def nondominated(f) -> np.ndarray:
-    """Boolean mask of the rows of ``f`` (n, k), to minimise, that no other row dominates
-    (<= in every column and < in one). Duplicates of a non-dominated row are all kept."""
-    f = np.asarray(f, float)
-    n = len(f)
-    if n == 0:
-        return np.zeros(0, bool)
-    order = np.lexsort(f.T[::-1])  # by f0, then f1, ...
-    keep = np.zeros(n, bool)
-    front = np.zeros((0, f.shape[1]))
-    for i in order:
-        row = f[i]
-        if not np.isfinite(row).all():
-            continue
-        if len(front) and np.any(np.all(front <= row, axis=1) & np.any(front < row, axis=1)):
-            continue
-        keep[i] = True
-        front = np.vstack([front, row])
-    return keep
-
-
-def hypervolume(f, ref) -> float:
-    """Volume dominated by the rows of ``f`` (to minimise) and bounded by ``ref``; exact for
-    1-3 columns (2-D: a sweep; 3-D: slices along the last column, each a 2-D sweep)."""
-    f = np.asarray(f, float)
-    ref = np.asarray(ref, float)
-    f = f[np.all(f < ref, axis=1)] if len(f) else f
-    if len(f) == 0:
-        return 0.0
-    k = f.shape[1]
-    if k == 1:
-        return float(ref[0] - f[:, 0].min())
-    if k == 2:
-        f = f[nondominated(f)]
-        f = f[np.argsort(f[:, 0])]
-        xs = np.append(f[1:, 0], ref[0])
-        return float(np.sum((xs - f[:, 0]) * (ref[1] - f[:, 1])))
-    if k == 3:
-        f = f[nondominated(f)]
-        zs = np.unique(f[:, 2])
-        vol = 0.0
-        for lo, hi in zip(zs, np.append(zs[1:], ref[2])):
-            vol += hypervolume(f[f[:, 2] <= lo][:, :2], ref[:2]) * (hi - lo)
-        return float(vol)
-    raise ValueError(f"hypervolume: {k} objectives; supported: 1 to 3")
+__all__ = ["Front", "front", "hypervolume", "nondominated", "simplex_weights", "to_min"]
 
 
 def to_min(metrics_matrix, metrics: tuple[str, ...]) -> np.ndarray:
     """f = s ln m for the named columns of a metrics matrix (n, len(METRIC_NAMES))."""
     idx = [METRIC_NAMES.index(m) for m in metrics]
-    signs = np.array([sense(m) for m in metrics])
-    return signs * np.log(np.maximum(np.asarray(metrics_matrix, float)[:, idx], 1e-300))
+    return signed_log(np.asarray(metrics_matrix, float)[:, idx], metric_signs(metrics), np)
 
 
 class Front(NamedTuple):

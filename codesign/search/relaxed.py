@@ -22,6 +22,7 @@ import optax
 
 from ..model import METRIC_NAMES, Fidelity
 from ..objectives import Problem
+from ..objectives.objective import signed_log
 from .codec import Codec
 from .evaluator import FAST_COMPILE, metric_plan
 
@@ -43,10 +44,10 @@ def relaxed_terms(problem: Problem, variant: int, codec: Codec, metrics: tuple):
         ev = problem.evaluate(variant, x, Fidelity(smooth=True, sharpness=p))
         m = jnp.stack([getattr(ev.metrics, METRIC_NAMES[i]) for i in idx])
         if not exact_only.any():
-            return signs * jnp.log(m), ev.violations
+            return signed_log(m, signs), ev.violations
         # Divisibility is exact-only (0 when smooth); its order parts stay as smooth bounds.
         order = _order_bounds(problem.space.apply(problem.space.variants[variant].specs, x))
-        return signs * jnp.log(m), jnp.where(exact_only, order, ev.violations)
+        return signed_log(m, signs), jnp.where(exact_only, order, ev.violations)
 
     return terms
 

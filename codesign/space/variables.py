@@ -60,47 +60,6 @@ class Variable:
     def size(self) -> int:
         return len(self.grid_values())
 
-    # Unit-cube coordinates for search: u in [0, 1] <-> value (continuous relaxation).
-    def from_unit(self, u, xp=np):
-        lo, hi = self._range()
-        if self.log:
-            return xp.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
-        return lo + u * (hi - lo)
-
-    def to_unit(self, x, xp=np):
-        lo, hi = self._range()
-        if self.log:
-            return (xp.log(x) - math.log(lo)) / (math.log(hi) - math.log(lo))
-        return (x - lo) / (hi - lo)
-
-    def _range(self):
-        if self.choices is not None and not self.is_static:
-            return float(min(self.choices)), float(max(self.choices))
-        return float(self.low), float(self.high)
-
-    def round(self, x) -> float:
-        """Nearest allowed value (in log space when ``log``)."""
-        if self.kind == "continuous":
-            return float(np.clip(x, self.low, self.high))
-        if self.choices is not None:
-            vals = np.asarray(self.choices, float)
-            d = np.abs(np.log(vals) - np.log(max(x, 1e-30))) if self.log else np.abs(vals - x)
-            return float(vals[int(np.argmin(d))])
-        return float(np.clip(np.round(x), self.low, self.high))
-
-    def neighbours(self, x) -> tuple[float, ...]:
-        """Allowed values bracketing ``x`` (for repair after rounding)."""
-        if self.kind == "continuous":
-            return (float(np.clip(x, self.low, self.high)),)
-        if self.choices is not None:
-            vals = np.asarray(self.choices, float)
-            below, above = vals[vals <= x], vals[vals >= x]
-            out = {float(below.max()) if below.size else float(vals.min()),
-                   float(above.min()) if above.size else float(vals.max())}
-            return tuple(sorted(out))
-        lo, hi = np.clip(math.floor(x), self.low, self.high), np.clip(math.ceil(x), self.low, self.high)
-        return tuple(sorted({float(lo), float(hi)}))
-
 
 def parse_variable(path: str, spec) -> Variable:
     """Parse one ``space:`` entry of a config, naming the problem precisely."""

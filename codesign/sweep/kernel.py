@@ -23,6 +23,8 @@ import jax.numpy as jnp
 
 from ..model import METRIC_NAMES
 from ..objectives import sense as metric_sense
+from ..objectives.batch import evaluate_rows
+from ..objectives.pareto import dominated_by, front2_mask
 from .histogram import Bins
 
 AXIS = "d"
@@ -65,11 +67,9 @@ def _evaluate_block(problem, enum, variant, args, n_valid, block):
     offsets = jax.lax.axis_index(AXIS) * block + jnp.arange(block, dtype=jnp.int32)
     valid = offsets < n_valid
     x = enum.decode(args, offsets)
-    ev = jax.vmap(lambda xi: problem.evaluate(variant, xi))(x)
-    metrics = [getattr(ev.metrics, m).astype(jnp.float32) for m in METRIC_NAMES]
-    rows = jnp.concatenate([x.astype(jnp.float32), jnp.stack(metrics, -1),
-                            ev.objective[:, None].astype(jnp.float32)], -1)
-    return rows, ev.feasible & valid, valid, ev.violations, offsets
+    mat, obj, g, feasible = evaluate_rows(problem, variant)(x)
+    rows = jnp.concatenate([x.astype(jnp.float32), mat, obj[:, None].astype(jnp.float32)], -1)
+    return rows, feasible & valid, valid, g, offsets
 
 
 def _pareto_g(spec, rows, feasible):
@@ -77,13 +77,6 @@ def _pareto_g(spec, rows, feasible):
     g = jnp.stack([spec.sense(m) * rows[:, spec.col(m)] for m in spec.pareto], -1)
     ok = feasible & jnp.all(jnp.isfinite(g), -1)
     return jnp.where(ok[:, None], g, jnp.inf), ok
-
-
-def _dominated(g, pos, piv_g, piv_pos):
-    """True where some pivot dominates (<= everywhere and < somewhere, or equal and lower index)."""
-    le = jnp.all(piv_g[None, :, :] <= g[:, None, :], -1)
-    lt = jnp.any(piv_g[None, :, :] < g[:, None, :], -1)
-    return jnp.any(le & (lt | (piv_pos[None, :] < pos[:, None])), -1)
 
 
 def _front_candidates(spec, rows, feas, offsets, piv_g, piv_pos):
@@ -96,7 +89,7 @@ def _front_candidates(spec, rows, feas, offsets, piv_g, piv_pos):
     """
     g, ok = _pareto_g(spec, rows, feas)
     lg, lpos = _local_pivots(g, offsets)
-    keep = ok & ~_dominated(g, offsets, jnp.concatenate([piv_g, lg]), jnp.concatenate([piv_pos, lpos]))
+    keep = ok & ~dominated_by(g, offsets, jnp.concatenate([piv_g, lg]), jnp.concatenate([piv_pos, lpos]))
     pre, n_pre = _compact(keep, 4 * spec.capacity)
     at = jnp.maximum(pre, 0)
     pg, ppos = jnp.where((pre >= 0)[:, None], g[at], jnp.inf), offsets[at]
@@ -104,35 +97,21 @@ def _front_candidates(spec, rows, feas, offsets, piv_g, piv_pos):
         # Few survivors (the usual case once a front is known): sort only those. Too many (the
         # first chunks): the exact front of the whole block, by one sort of the block.
         def few():
-            sel, n = _compact(_front2(pg, pre >= 0), spec.capacity)
+            sel, n = _compact(front2_mask(pg, pre >= 0), spec.capacity)
             return at[jnp.maximum(sel, 0)], jnp.where(sel >= 0, 0, -1), n
 
         def many():
-            sel, n = _compact(_front2(g, keep), spec.capacity)
+            sel, n = _compact(front2_mask(g, keep), spec.capacity)
             return jnp.maximum(sel, 0), jnp.where(sel >= 0, 0, -1), n
 
         rows_at, valid, n = jax.lax.cond(n_pre > 4 * spec.capacity, many, few)
         overflow = n > spec.capacity
     else:
-        front = (pre >= 0) & ~_dominated(pg, ppos, pg[:spec.capacity], ppos[:spec.capacity])
+        front = (pre >= 0) & ~dominated_by(pg, ppos, pg[:spec.capacity], ppos[:spec.capacity])
         sel, n = _compact(front, spec.capacity)
         rows_at, valid = at[jnp.maximum(sel, 0)], jnp.where(sel >= 0, 0, -1)
         overflow = (n_pre > 4 * spec.capacity) | (n > spec.capacity)
     return overflow[None], jnp.where(valid >= 0, offsets[rows_at], -1), rows[rows_at]
-
-
-def _front2(g, mask):
-    """Exact non-dominated subset of ``mask`` for two minimised values (ties to the lower index).
-
-    Sorted by (g0, g1, index), a point is dominated iff an earlier point has g1 <= its g1,
-    i.e. iff its g1 is not below the running minimum of the earlier ones.
-    """
-    n = g.shape[0]
-    g = jnp.where(mask[:, None], g, jnp.inf)
-    g0, g1, at = jax.lax.sort((g[:, 0], g[:, 1], jnp.arange(n, dtype=jnp.int32)), num_keys=3)
-    before = jnp.concatenate([jnp.full(1, jnp.inf, g1.dtype), jax.lax.cummin(g1)[:-1]])
-    nd = (g1 < before) & jnp.isfinite(g0)
-    return jnp.zeros(n, bool).at[at].set(nd)
 
 
 def _local_pivots(g, pos):

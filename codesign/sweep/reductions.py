@@ -17,7 +17,11 @@ import dataclasses
 
 import numpy as np
 
+from ..objectives.pareto import nondominated
 from .kernel import ReduceSpec
+
+__all__ = ["Records", "Reductions", "empty", "best_k", "pareto_values", "nondominated", "front_of", "merge",
+           "from_step", "pivots", "to_arrays", "from_arrays", "equal"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,34 +74,6 @@ def best_k(spec: ReduceSpec, name: str, rec: Records) -> Records:
 
 def pareto_values(spec: ReduceSpec, rec: Records) -> np.ndarray:
     return np.stack([spec.sense(m) * rec.rows[:, spec.col(m)].astype(np.float64) for m in spec.pareto], -1)
-
-
-def nondominated(g: np.ndarray, index: np.ndarray, block: int = 512) -> np.ndarray:
-    """Sorted positions of the non-dominated rows of ``g`` (minimise; ties to the lower index).
-
-    In (g_0, ..., g_m-1, index) lexicographic order only earlier rows can dominate, and a row
-    is dominated iff some earlier row is <= it everywhere.
-    """
-    ok = np.all(np.isfinite(g), axis=1)
-    cand = np.nonzero(ok)[0]
-    g, index = g[cand], index[cand]
-    order = np.lexsort((index, *g.T[::-1]))
-    gs = g[order]
-    if g.shape[1] == 2:
-        before = np.concatenate([[np.inf], np.minimum.accumulate(gs[:, 1])[:-1]])
-        keep = gs[:, 1] < before
-    else:
-        keep = np.zeros(len(gs), bool)
-        for lo in range(0, len(gs), block):
-            blk = gs[lo:lo + block]
-            kept = gs[:lo][keep[:lo]]
-            dom = np.zeros(len(blk), bool)
-            if len(kept):
-                dom = np.all(kept[None, :, :] <= blk[:, None, :], -1).any(1)
-            inner = np.all(blk[None, :, :] <= blk[:, None, :], -1)  # [i, j]: row j <= row i
-            dom |= np.tril(inner, -1).any(1)
-            keep[lo:lo + block] = ~dom
-    return cand[order[keep]]
 
 
 def front_of(spec: ReduceSpec, rec: Records) -> Records:

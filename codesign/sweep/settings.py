@@ -23,8 +23,10 @@ class SweepSettings:
 
     Attributes:
         mode: ``"grid"`` (every grid point of every variant) or ``"random"`` (``samples``
-            seeded uniform points per variant; discrete variables uniform over their values,
-            continuous ones uniform in their (log) range).
+            seeded points per variant from the one random distribution of
+            :meth:`codesign.space.codec.Codec.sample`: uniform in the codec's unit
+            coordinates, log-scaled where it searches in log space, rounded to allowed
+            values; random search draws the same points).
         samples: points per variant in random mode.
         seed: random-mode seed, 0 <= seed < 2**31.
         chunk: points per compiled step (all devices together).
