@@ -3,7 +3,7 @@
 For every claim (Groq ~240-300 tokens/s per user on Llama-2-70B; "10x faster than GPUs";
 1-3 J/token for Groq vs 10-30 J/token for GPUs; 305 chips, ~40x hardware cost and ~10x
 energy cost at equal throughput; Cerebras' speeds) this script computes the model's
-prediction with the calibrated presets (``configs/calibration/fitted.yaml``), the
+prediction with the calibrated presets (``codesign/presets/calibration/fitted.yaml``), the
 uncalibrated presets and, where the claim is itself a fitted row, the leave-one-out
 prediction; states the assumptions; and gives a verdict. It writes a Markdown report, a
 CSV table and PNG plots into ``--out`` (default ``out/seed_claims/``).
@@ -32,7 +32,7 @@ from codesign.model.cost import build_cost_usd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import seed_claims_report as report  # noqa: E402
 
-#: Llama-2-70B scenarios: single-user claims as in data/measurements_mapping.yaml; throughput
+#: Llama-2-70B scenarios: single-user claims as in codesign/data/measurements_mapping.yaml; throughput
 #: comparisons at the MLPerf Llama-2-70B request shape (where the H100 throughput is validated).
 USER = {"prompt_tokens": 1024, "output_tokens": 512}
 MLPERF = {"prompt_tokens": 512, "output_tokens": 290}

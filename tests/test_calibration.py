@@ -15,7 +15,7 @@ import codesign as cd
 from codesign.calibration import fit as F
 from codesign.calibration import params as P
 from codesign.calibration.study import run_study
-from codesign.config.calibrated import apply_calibration
+from codesign.config.calibrated import load_calibrated
 from codesign.config.measurements import load_dataset
 
 TRUE = {"compute_efficiency": 0.6, "memory_efficiency": 0.7, "op_latency": 2.0, "link_latency": 1.0,
@@ -87,13 +87,13 @@ def test_fitted_file_is_applied_only_when_asked_and_labelled(tmp_path):
     path = tmp_path / "fitted.yaml"
     path.write_text(yaml.safe_dump(doc))
     hw = cd.load_hardware("groq-lpu-v1")
-    cal = apply_calibration(hw, path)
+    cal = load_calibrated(hw, path)
     assert float(cal.chip.op_pipeline_cycles) == pytest.approx(3.0 * float(hw.chip.op_pipeline_cycles))
     assert float(cal.chip.memory_efficiency) == 0.5 and float(cal.chip.clock_hz) == float(hw.chip.clock_hz)
     assert cal.sources["chip.op_pipeline_cycles"].startswith("FITTED") and "2024-01-01" in cal.sources["chip.op_pipeline_cycles"]
     assert float(cd.load_hardware("groq-lpu-v1").chip.op_pipeline_cycles) == float(hw.chip.op_pipeline_cycles)
     with pytest.raises(cd.ConfigError, match="no fitted values for hardware 'h100-sxm'"):
-        apply_calibration(cd.load_hardware("h100-sxm"), path)
+        load_calibrated(cd.load_hardware("h100-sxm"), path)
 
 
 def test_evaluate_calibrated_flag_uses_the_repository_fit():

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from codesign.config import CATALOG
 from codesign.errors import ConfigError
 from codesign.sweep import Bins, make_plan, sweep
 from codesign.sweep import kernel as K
@@ -21,7 +22,7 @@ SMALL = {"chip.sram_bytes": {"min": 5e7, "max": 2e9, "log": True, "num": 6}, "ma
 
 
 def plan_of(space=SMALL, **sweep_block):
-    return make_plan({**BASE, "space": space, "sweep": {"chunk": 4096, **sweep_block}})
+    return make_plan({**BASE, "space": space, "sweep": {"chunk": 4096, **sweep_block}}, catalog=CATALOG)
 
 
 def test_grid_decode_beyond_int32_matches_host():
@@ -154,4 +155,4 @@ def test_ranges_and_bad_settings():
     with pytest.raises(ConfigError, match="power of 2"):
         plan_of(histogram={"bins_per_octave": 3})
     with pytest.raises(ConfigError, match="unknown key 'chunks'"):
-        make_plan({**BASE, "space": SMALL, "sweep": {"chunks": 4}})
+        make_plan({**BASE, "space": SMALL, "sweep": {"chunks": 4}}, catalog=CATALOG)

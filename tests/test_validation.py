@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 import codesign as cd
+from codesign.config import CATALOG
 from codesign.config.measurements import default_paths
 from codesign.model import serving
 from codesign.validation import build_cases, parse_measurements
@@ -49,7 +50,7 @@ def test_unknown_rows_bad_entries_and_inexpressible_rows():
             "why": why}
     mapping = {"ok_row": good, "claim": {"inexpressible": "generic claim"},
                "wrong_chips": good | {"why": why}, "ghost": {"inexpressible": "x"}}
-    cases, inexpressible, issues = build_cases(rows, mapping, "map.yaml")
+    cases, inexpressible, issues = build_cases(rows, mapping, "map.yaml", catalog=CATALOG)
     assert [c.row.id for c in cases] == ["ok_row"] and cases[0].hardware == "h100-sxm"
     assert [(x.row.id, x.reason) for x in inexpressible] == [("claim", "generic claim")]
     by_id = {i.id: i for i in issues}
@@ -58,7 +59,7 @@ def test_unknown_rows_bad_entries_and_inexpressible_rows():
     assert by_id[""].line == 0 and "1 entries have no measurement row in the files read: ghost" in by_id[""].message
     # A mapping that does not build a design, or lacks a reason, is an issue naming the problem.
     for bad, expect in ((good | {"tp": 3}), "does not divide"), ((good | {"why": {}}), "why must give a reason"):
-        _, _, issues = build_cases(rows[:1], {"ok_row": bad}, "map.yaml")
+        _, _, issues = build_cases(rows[:1], {"ok_row": bad}, "map.yaml", catalog=CATALOG)
         assert len(issues) == 1 and issues[0].line == 2 and expect in issues[0].message
 
 

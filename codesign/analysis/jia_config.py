@@ -17,8 +17,8 @@ Layout (see ``configs/experiments/jia_groq_vs_h100.yaml``)::
 """
 import dataclasses
 
-from ..config import Hardware, build_design, load_hardware, load_model
-from ..config._entries import check_keys, parse_number, source_of
+from ..design import Catalog, Hardware, build_design, hardware_of, model_of
+from ..design.entries import check_keys, parse_number, source_of
 from ..errors import ConfigError
 from ..specs import DTYPES, Scenario, Workload
 from .batching import BatchRule
@@ -80,25 +80,26 @@ def _batch_rule(where, entry) -> BatchRule:
                       "{min_tokens_per_s_per_user: [V, \"source\"]}")
 
 
-def _deployment(where, d, model, scenario: dict) -> Deployment:
+def _deployment(where, d, model, scenario: dict, catalog: Catalog | None) -> Deployment:
     d = _block(where, d, _DEPLOYMENT_KEYS)
     tp = int(_positive(where, "tp", d["tp"], integer=True))
     pp = int(_positive(where, "pp", d["pp"], integer=True))
     try:  # the CLI's validation: preset names, dtypes the chip supports, tp | heads, pp <= layers
         design = build_design({"hardware": _name(where, "hardware", d["hardware"]), "model": model,
                                "weight_dtype": d["weight_dtype"], "kv_dtype": d["kv_dtype"],
-                               "tp": tp, "pp": pp, "batch": 1, **scenario})
+                               "tp": tp, "pp": pp, "batch": 1, **scenario}, catalog)
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}") from None
     return Deployment(str(d["label"]), design.chip, design.system, design.workload, float(tp),
                       float(pp), _batch_rule(where, d["batch"]))
 
 
-def parse_config(data: dict) -> JiaConfig:
-    """Validate ``data`` (the YAML file's contents) and load the presets it names."""
+def parse_config(data: dict, catalog: Catalog | None = None) -> JiaConfig:
+    """Validate ``data`` (the YAML file's contents) and look up the presets it names in
+    ``catalog`` (``codesign.config.load_jia_config`` passes the packaged presets)."""
     top = _block("config", data, ["model", "published", "computed"])
     model = _name("config", "model", top["model"])
-    md = load_model(model)
+    md = model_of(model, catalog)
     pub = _block("published", top["published"],
                  ["groq_hardware", "gpu_hardware", "weight_dtype", *_PUBLISHED_NUMBERS, "claimed"])
     claimed = _block("published.claimed", pub["claimed"], _CLAIMED)
@@ -117,7 +118,7 @@ def parse_config(data: dict) -> JiaConfig:
     deps = comp["deployments"]
     if not isinstance(deps, dict) or not deps:
         raise ConfigError("computed.deployments: expected a mapping of KEY: {label, hardware, ...}")
-    deployments = {str(k): _deployment(f"computed.deployments.{k}", v, model, scen) for k, v in deps.items()}
+    deployments = {str(k): _deployment(f"computed.deployments.{k}", v, md, scen, catalog) for k, v in deps.items()}
     comps = comp["comparisons"]
     if not isinstance(comps, list) or not comps:
         raise ConfigError("computed.comparisons: expected a list of {label, groq: KEY, gpu: KEY}")
@@ -131,8 +132,8 @@ def parse_config(data: dict) -> JiaConfig:
         comparisons.append((str(c["label"]), c["groq"], c["gpu"]))
     return JiaConfig(
         model=model, published=inputs,
-        groq=load_hardware(_name("published", "groq_hardware", pub["groq_hardware"])),
-        gpu=load_hardware(_name("published", "gpu_hardware", pub["gpu_hardware"])),
+        groq=hardware_of(_name("published", "groq_hardware", pub["groq_hardware"]), catalog, key="groq_hardware"),
+        gpu=hardware_of(_name("published", "gpu_hardware", pub["gpu_hardware"]), catalog, key="gpu_hardware"),
         workload=md.workload(pub["weight_dtype"]),
         scenario=Scenario(float(scen["prompt_tokens"]), float(scen["output_tokens"])),
         deployments=deployments, comparisons=tuple(comparisons), sources=sources)

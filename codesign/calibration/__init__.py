@@ -2,9 +2,10 @@
 gradient descent (optax adam on mean squared log error), with leave-one-out and
 hold-out-system estimates of the error on data the fit has not seen.
 
-``params`` is light (specs only) and is what the preset loader uses to apply a fitted file;
-``fit`` is imported on demand.
+``params`` and ``apply`` are light (specs only): ``apply_calibration`` is what the preset loader
+uses to apply a fitted file; ``fit`` is imported on demand.
 """
-from .params import FAMILIES, NAMES, PARAMS, Param, apply, apply_values, family_of
+from .apply import apply_calibration, check_fitted
+from .params import NAMES, PARAMS, Param, apply, apply_values
 
-__all__ = ["FAMILIES", "NAMES", "PARAMS", "Param", "apply", "apply_values", "family_of"]
+__all__ = ["NAMES", "PARAMS", "Param", "apply", "apply_calibration", "apply_values", "check_fitted"]

@@ -58,12 +58,16 @@ class Problem:
     def hardware(self) -> np.ndarray:
         return np.array([c.hardware for c in self.cases])
 
+    def family_of(self, hardware: str) -> str:
+        """The calibration family of a hardware preset among the cases."""
+        return next(c.family for c in self.cases if c.hardware == hardware)
+
 
 def make_problem(cases: list[Case], kinds=FITTED_KINDS) -> Problem:
     """Keep the cases of the fitted metric classes; one parameter row per hardware family."""
     cases = tuple(c for c in cases if c.kind in kinds)
-    families = tuple(dict.fromkeys(P.family_of(c.hardware) for c in cases))
-    index = np.array([families.index(P.family_of(c.hardware)) for c in cases], int)
+    families = tuple(dict.fromkeys(c.family for c in cases))
+    index = np.array([families.index(c.family) for c in cases], int)
     predict = make_predictor(list(cases), index, P.apply)
     log_y = np.log(np.array([c.row.value for c in cases], np.float32))
     theta0 = np.tile(P.init_theta(), (len(families), 1))

@@ -9,6 +9,9 @@ Every parameter is fitted in an unconstrained variable z and mapped into its bou
 so every z is feasible and gradients are finite. ``absolute`` parameters replace the preset
 value; ``multiplier`` parameters scale the preset's field(s). Nothing else is free: peak
 rates, capacities, bandwidths and prices stay the sourced preset values.
+
+Presets of one family (``family:`` in each hardware preset, :attr:`Hardware.family`) share
+one set of values: same vendor software stack and design style.
 """
 import dataclasses
 
@@ -54,21 +57,6 @@ PARAMS = (
 )
 NAMES = tuple(p.name for p in PARAMS)
 N_PARAMS = len(PARAMS)
-
-#: Hardware preset -> family. Presets of one family share calibrated parameters (same vendor
-#: software stack and design style); a preset not listed is its own family.
-FAMILIES = {
-    "groq-lpu-v1": "groq",
-    "h100-sxm": "nvidia-gpu", "h200-sxm": "nvidia-gpu", "b200": "nvidia-gpu",
-    "cerebras-wse3": "cerebras",
-    "mi300x": "amd-gpu",
-    "tpu-v5e": "google-tpu", "tpu-v5p": "google-tpu", "tpu-v6e": "google-tpu",
-}
-
-
-def family_of(hardware: str) -> str:
-    return FAMILIES.get(hardware, hardware)
-
 
 def _lo_hi(log: bool):
     lo = np.array([p.lo for p in PARAMS])

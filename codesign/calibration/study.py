@@ -91,7 +91,7 @@ def run_study(problem: F.Problem, steps: int = 1500, learning_rate: float = 0.05
 
 
 def fitted_document(study: Study, dataset: dict, fit_date: str) -> dict:
-    """The content of ``configs/calibration/fitted.yaml`` (the caller writes it).
+    """The content of ``codesign/presets/calibration/fitted.yaml`` (the caller writes it).
 
     Args:
         dataset: ``{"measurements": [{"path", "sha256"}], "mapping": {"path", "sha256"}}``.

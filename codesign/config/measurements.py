@@ -2,25 +2,21 @@
 
 The parsing and mapping logic is in :mod:`codesign.validation`; this module only reads the
 files, hashes them (a fit records the sha256 of what it saw) and hands the text over.
-Default files live in ``data/`` next to the package (``$CODESIGN_DATA`` overrides).
+Default files are the packaged ``codesign/data/`` (``$CODESIGN_DATA`` overrides).
 """
 import dataclasses
 import hashlib
-import os
 from pathlib import Path
 
 import yaml
 
 from ..errors import ConfigError
 from ..validation import Case, Inexpressible, Issue, Row, build_cases, merge, parse_measurements
+from .catalog import CATALOG
+from .files import data_dir, display_path
 
 DEFAULT_MEASUREMENTS = ("measurements.csv", "measurements_extra.csv")
 DEFAULT_MAPPING = "measurements_mapping.yaml"
-
-
-def data_dir() -> Path:
-    env = os.environ.get("CODESIGN_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
 
 
 def default_paths() -> tuple[list[Path], Path]:
@@ -50,16 +46,6 @@ def _read(path: Path) -> tuple[str, str]:
         raise ConfigError(f"measurement file {str(path)!r} is not UTF-8 text: {e}") from None
 
 
-def display_path(path: Path) -> str:
-    """Path relative to the repository root when inside it (stable across checkouts)."""
-    p = Path(path).resolve()
-    root = Path(__file__).resolve().parents[2]
-    try:
-        return str(p.relative_to(root))
-    except ValueError:
-        return str(p)
-
-
 def load_dataset(csv_paths=None, mapping_path=None, calibrated: bool = False) -> Dataset:
     """Rows of every CSV, their cases under the mapping, inexpressible rows and issues."""
     default_csv, default_map = default_paths()
@@ -77,6 +63,6 @@ def load_dataset(csv_paths=None, mapping_path=None, calibrated: bool = False) ->
     except yaml.YAMLError as e:
         raise ConfigError(f"mapping file {str(mapping_path)!r} is not valid YAML: {e}") from None
     cases, inexpressible, more = build_cases(rows, mapping if mapping is not None else {},
-                                             display_path(mapping_path), calibrated)
+                                             display_path(mapping_path), calibrated, CATALOG)
     return Dataset(rows, cases, inexpressible, issues + more,
                    {"measurements": files, "mapping": {"path": display_path(mapping_path), "sha256": digest}})

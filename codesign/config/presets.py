@@ -1,21 +1,23 @@
-"""Hardware and model presets: YAML files under ``configs/`` with a source for every number.
+"""Hardware and model presets: packaged YAML files with a source for every number.
 
-``configs/hardware/NAME.yaml`` holds a ``chip`` and a ``system``; ``configs/models/NAME.yaml``
-a decoder-only transformer. The directory is ``$CODESIGN_CONFIGS`` if set, else the
-``configs/`` folder next to the package (the repository checkout).
+``presets/hardware/NAME.yaml`` holds a ``family``, a ``chip`` and a ``system``;
+``presets/models/NAME.yaml`` a decoder-only transformer (see :mod:`codesign.config.files` for
+where ``presets/`` is).
 """
 import dataclasses
 import functools
-import os
 from pathlib import Path
 
 import yaml
 
+from ..design import Hardware, Model
+from ..design.entries import check_choice, check_keys, parse_number, source_of
 from ..errors import ConfigError
 from ..model.cost import build_cost_usd
 from ..specs import MEMORY_KINDS, PP_SPLITS, PRICE_MODES, TOPOLOGIES, Chip, System, Workload
 from ..specs import numeric_fields
-from ._entries import check_choice, check_keys, parse_number, source_of
+from .calibrated import load_calibrated
+from .files import presets_dir
 
 _CHIP_STATIC = {"memory_kind": MEMORY_KINDS, "pp_split": PP_SPLITS, "price_mode": PRICE_MODES}
 _SYSTEM_STATIC = {"intra_topology": TOPOLOGIES}
@@ -26,12 +28,12 @@ _MODEL_FLAGS = ("gated_ffn", "tied_embeddings")
 
 
 def configs_dir() -> Path:
-    env = os.environ.get("CODESIGN_CONFIGS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "configs"
+    """Alias of :func:`codesign.config.files.presets_dir` (``hardware/``, ``models/``, ``calibration/``)."""
+    return presets_dir()
 
 
 def _names(kind: str) -> tuple[str, ...]:
-    return tuple(sorted(p.stem for p in (configs_dir() / kind).glob("*.yaml")))
+    return tuple(sorted(p.stem for p in (presets_dir() / kind).glob("*.yaml")))
 
 
 def hardware_names() -> tuple[str, ...]:
@@ -43,7 +45,7 @@ def model_names() -> tuple[str, ...]:
 
 
 def _read(kind: str, name: str) -> dict:
-    path = configs_dir() / kind / f"{name}.yaml"
+    path = presets_dir() / kind / f"{name}.yaml"
     if not path.is_file():
         label = "hardware" if kind == "hardware" else "model"
         raise ConfigError(f"unknown {label} preset {name!r}; valid: {', '.join(_names(kind))}")
@@ -52,36 +54,6 @@ def _read(kind: str, name: str) -> dict:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data
-
-
-@dataclasses.dataclass(frozen=True)
-class Hardware:
-    """A hardware preset: the chip, the system it ships in, and where each number came from."""
-
-    name: str
-    summary: str
-    chip: Chip
-    system: System
-    sources: dict  # "chip.field" / "system.field" -> source text
-
-
-@dataclasses.dataclass(frozen=True)
-class Model:
-    """A model preset: dimensions (dtypes are chosen per evaluation) and its sources."""
-
-    name: str
-    summary: str
-    dims: dict  # Workload numeric field -> float
-    gated_ffn: bool
-    tied_embeddings: bool
-    published_params: float
-    context_tokens: float
-    sources: dict
-
-    def workload(self, weight_dtype="fp16", kv_dtype="fp16", act_dtype="fp16") -> Workload:
-        return Workload(**self.dims, name=self.name, weight_dtype=weight_dtype, kv_dtype=kv_dtype,
-                        act_dtype=act_dtype, gated_ffn=self.gated_ffn,
-                        tied_embeddings=self.tied_embeddings)
 
 
 def _parse_block(where, block, cls, static_choices, derived=()):
@@ -99,23 +71,22 @@ def _parse_block(where, block, cls, static_choices, derived=()):
 
 
 def load_hardware(name: str, calibrated: bool = False) -> Hardware:
-    """Load ``configs/hardware/NAME.yaml``; the reference build cost is derived here.
+    """Load ``presets/hardware/NAME.yaml``; the reference build cost is derived here.
 
     Presets are uncalibrated (stated physical constants). ``calibrated=True`` applies the
-    fitted values of ``configs/calibration/fitted.yaml`` (labelled as fitted in ``sources``).
+    fitted values of ``presets/calibration/fitted.yaml`` (labelled as fitted in ``sources``).
     """
     hw = _load_hardware(name)
-    if calibrated:
-        from .calibrated import apply_calibration  # noqa: PLC0415 (optional file, loaded on demand)
-        hw = apply_calibration(hw)
-    return hw
+    return load_calibrated(hw) if calibrated else hw
 
 
 @functools.lru_cache(maxsize=None)
 def _load_hardware(name: str) -> Hardware:
     data = _read("hardware", name)
     where = f"hardware preset {name!r}"
-    check_keys(where, data, ["name", "chip", "system"], ["summary"])
+    check_keys(where, data, ["name", "family", "chip", "system"], ["summary"])
+    if not isinstance(data["family"], str) or not data["family"].strip():
+        raise ConfigError(f"{where}: family = {data['family']!r}; allowed: a calibration family name (e.g. nvidia-gpu)")
     chip_v, chip_s = _parse_block(f"{where} chip", data["chip"], Chip, _CHIP_STATIC, _DERIVED)
     sys_v, sys_s = _parse_block(f"{where} system", data["system"], System, _SYSTEM_STATIC)
     chip = Chip(**chip_v, reference_build_cost_usd=1.0, reference_clock_hz=chip_v["clock_hz"], name=name)
@@ -125,12 +96,12 @@ def _load_hardware(name: str) -> Hardware:
     sources |= {f"system.{k}": v for k, v in sys_s.items()}
     sources["chip.reference_build_cost_usd"] = "[D] build cost of this preset (codesign.model.cost)"
     sources["chip.reference_clock_hz"] = "[D] clock_hz of this preset: its peaks and energies are quoted there"
-    return Hardware(name, str(data.get("summary", "")), chip, system, sources)
+    return Hardware(name, str(data.get("summary", "")), chip, system, sources, data["family"].strip())
 
 
 @functools.lru_cache(maxsize=None)
 def load_model(name: str) -> Model:
-    """Load ``configs/models/NAME.yaml``."""
+    """Load ``presets/models/NAME.yaml``."""
     data = _read("models", name)
     where = f"model preset {name!r}"
     check_keys(where, data, ["name", *_MODEL_NUMERIC, *_MODEL_EXTRA], ["summary", *_MODEL_FLAGS])

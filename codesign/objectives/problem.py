@@ -8,6 +8,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from ..design import REQUEST_KEYS, Catalog
 from ..errors import ConfigError
 from ..model import EXACT, Fidelity, Metrics, evaluate
 from ..space import DesignSpace, parse_space
@@ -45,15 +46,20 @@ class Problem:
 
 def split_config(cfg: dict) -> tuple[dict, dict]:
     """(design request keys, problem keys + anything else) from one experiment config."""
-    from ..config.design import REQUEST_KEYS
     request = {k: v for k, v in cfg.items() if k in REQUEST_KEYS}
     rest = {k: v for k, v in cfg.items() if k not in REQUEST_KEYS}
     return request, rest
 
 
-def parse_problem(cfg: dict, extra_keys=()) -> Problem:
-    """Build a Problem from an experiment config; unknown top-level keys are named."""
-    from ..config.design import REQUEST_KEYS
+def parse_problem(cfg: dict, extra_keys=(), catalog: Catalog | None = None) -> Problem:
+    """Build a Problem from an experiment config; unknown top-level keys are named.
+
+    Args:
+        cfg: design request keys (``hardware``/``model`` as values, or names looked up in
+            ``catalog``), ``space``, ``objective`` and/or ``pareto``, ``constraints``.
+        extra_keys: further top-level keys the caller handles (e.g. ``search``, ``sweep``).
+        catalog: preset lookups; ``codesign.config.load_problem`` passes the packaged presets.
+    """
     allowed = set(REQUEST_KEYS) | set(PROBLEM_KEYS) | set(extra_keys)
     unknown = sorted(set(cfg) - allowed)
     if unknown:
@@ -61,7 +67,7 @@ def parse_problem(cfg: dict, extra_keys=()) -> Problem:
     request, rest = split_config(cfg)
     if "space" not in rest:
         raise ConfigError("config: a `space:` block is required (variable path -> {min, max} or [choices])")
-    space = parse_space(request, rest["space"])
+    space = parse_space(request, rest["space"], catalog)
     pareto = tuple(check_metric(str(m), "pareto") for m in rest.get("pareto", ()) or ())
     if "objective" not in rest and not pareto:
         raise ConfigError("config: give an `objective:` (a metric or {metric: weight}) or `pareto:` [metrics]")

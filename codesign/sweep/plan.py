@@ -8,6 +8,7 @@ import dataclasses
 
 import jax
 
+from ..design import Catalog
 from ..errors import ConfigError
 from ..model import METRIC_NAMES
 from ..objectives import Problem, parse_problem
@@ -56,12 +57,13 @@ class SweepPlan:
         return R.empty(self.spec, len(METRIC_NAMES))
 
 
-def make_plan(cfg: dict, overrides: dict | None = None) -> SweepPlan:
+def make_plan(cfg: dict, overrides: dict | None = None, catalog: Catalog | None = None) -> SweepPlan:
     """Validate an experiment config (problem keys + ``sweep:``); ``overrides`` replace keys of
-    the ``sweep:`` block (e.g. from CLI flags)."""
+    the ``sweep:`` block (e.g. from CLI flags); ``catalog`` looks up preset names
+    (``codesign.config.CATALOG``; see :func:`codesign.objectives.parse_problem`)."""
     if not isinstance(cfg, dict):
         raise ConfigError("config: expected a mapping of key: value")
-    problem = parse_problem(cfg, extra_keys=("sweep",))
+    problem = parse_problem(cfg, extra_keys=("sweep",), catalog=catalog)
     block = cfg.get("sweep") or {}
     if not isinstance(block, dict):
         raise ConfigError(f"sweep: expected a mapping, got {block!r}")

@@ -30,7 +30,7 @@ reported as issues and skipped.
 import dataclasses
 import math
 
-from ..config.design import Design, build_design
+from ..design import Catalog, Design, build_design
 from ..errors import ConfigError
 from .dataset import Issue, Row
 
@@ -76,6 +76,11 @@ class Case:
     def hardware(self) -> str:
         return self.design.hardware.name
 
+    @property
+    def family(self) -> str:
+        """Calibration family of the hardware (cases of one family share fitted values)."""
+        return self.design.hardware.family
+
 
 @dataclasses.dataclass(frozen=True)
 class Inexpressible:
@@ -83,9 +88,17 @@ class Inexpressible:
     reason: str
 
 
-def build_cases(rows: list[Row], mapping: dict, mapping_file: str = "mapping",
-                calibrated: bool = False) -> tuple[list[Case], list[Inexpressible], list[Issue]]:
-    """Cases, inexpressible rows (with reasons) and issues, in row order."""
+def build_cases(rows: list[Row], mapping: dict, mapping_file: str = "mapping", calibrated: bool = False,
+                catalog: Catalog | None = None) -> tuple[list[Case], list[Inexpressible], list[Issue]]:
+    """Cases, inexpressible rows (with reasons) and issues, in row order.
+
+    Args:
+        rows: parsed measurement rows.
+        mapping: row id -> entry (the mapping file's contents).
+        mapping_file: how issues name the mapping.
+        calibrated: evaluate with the fitted values of each hardware's family.
+        catalog: looks up the preset names of the entries (``codesign.config.CATALOG``).
+    """
     if not isinstance(mapping, dict):
         return [], [], [Issue(mapping_file, 0, "", "expected a mapping of row id -> entry")]
     cases, inexpressible, issues = [], [], []
@@ -100,7 +113,7 @@ def build_cases(rows: list[Row], mapping: dict, mapping_file: str = "mapping",
             issues.append(Issue(row.file, row.line, row.id, f"no entry in {mapping_file}; skipped"))
             continue
         try:
-            result = _case(row, entry, calibrated)
+            result = _case(row, entry, calibrated, catalog)
         except ConfigError as e:
             issues.append(Issue(row.file, row.line, row.id, f"{mapping_file}: {e}; skipped"))
             continue
@@ -108,7 +121,7 @@ def build_cases(rows: list[Row], mapping: dict, mapping_file: str = "mapping",
     return cases, inexpressible, issues
 
 
-def _case(row: Row, entry, calibrated: bool):
+def _case(row: Row, entry, calibrated: bool, catalog: Catalog | None):
     if not isinstance(entry, dict):
         raise ConfigError(f"entry must be a mapping, got {entry!r}")
     if "inexpressible" in entry:
@@ -145,7 +158,7 @@ def _case(row: Row, entry, calibrated: bool):
         if not isinstance(overrides, dict) or set(overrides) - set(SYSTEM_OVERRIDES):
             raise ConfigError(f"system overrides allowed: {', '.join(SYSTEM_OVERRIDES)}; got {overrides!r}")
         request["system"] = overrides
-    design = build_design(request)
+    design = build_design(request, catalog)
     if kind != "chips":  # for a chip-count row the stated number is the prediction, not an input
         _check_chips(row, design)
     return Case(row=row, design=design, metric=metric, kind=kind, mode=mode, tpot_bound_s=bound,

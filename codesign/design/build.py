@@ -1,0 +1,217 @@
+"""Turn a request (a YAML config and/or CLI flags) into a validated design point.
+
+Unset mapping values get defaults — fewest chips that fit, tensor parallelism inside a
+node, pipeline stages across nodes — and ``Design.chosen`` says which were chosen and why.
+Pure: the request's ``hardware``/``model`` are :class:`Hardware`/:class:`Model` values, or
+preset names looked up in a :class:`~codesign.design.catalog.Catalog` the caller passes
+(:data:`codesign.config.CATALOG` reads the packaged presets).
+"""
+import dataclasses
+import math
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..model.memory import memory_use
+from ..model.serving import offline_batch
+from ..model.smooth import EXACT
+from ..specs import DTYPES, Chip, Mapping, Scenario, System, Workload, numeric_fields
+from ..specs import replace as spec_replace
+from .catalog import Catalog, resolve
+from .entries import check_keys
+from .presets import Hardware, Model
+
+#: Keys of an evaluate config (YAML) and of the matching CLI flags.
+REQUEST_KEYS = ("hardware", "model", "chips", "tp", "pp", "ep", "dp", "batch", "prompt_tokens",
+                "output_tokens", "prefill_chunk_tokens", "weight_dtype", "kv_dtype", "sram_mb",
+                "utilization", "chip", "system", "calibrated")
+_INT_KEYS = ("chips", "tp", "pp", "ep", "dp", "prompt_tokens", "output_tokens", "prefill_chunk_tokens")
+DEFAULT_SCENARIO = {"prompt_tokens": 2048, "output_tokens": 256, "prefill_chunk_tokens": 512}
+
+
+@dataclasses.dataclass(frozen=True)
+class Design:
+    hardware: Hardware
+    model: Model
+    chip: Chip
+    system: System
+    workload: Workload
+    mapping: Mapping
+    scenario: Scenario
+    chosen: dict  # mapping/dtype field -> why this value was chosen (only for defaults)
+
+    @property
+    def specs(self):
+        return self.chip, self.system, self.workload, self.mapping, self.scenario
+
+
+def _positive_int(key, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
+        raise ConfigError(f"{key} = {value!r}; allowed: a positive integer")
+    return int(value)
+
+
+def _dtype(chip: Chip, key, value):
+    if value not in DTYPES:
+        raise ConfigError(f"{key} = {value!r}; allowed: {', '.join(DTYPES)}")
+    if float(chip.flops_per_s(value)) <= 0:
+        ok = [d for d in DTYPES if float(chip.flops_per_s(d)) > 0]
+        raise ConfigError(f"{key} = {value!r} is not supported by {chip.name}; allowed: {', '.join(ok)}")
+    return value
+
+
+def _overrides(spec, block, where):
+    if not isinstance(block, dict):
+        raise ConfigError(f"{where}: expected a mapping of field: value")
+    names = numeric_fields(spec)
+    check_keys(where, block, [], names)
+    changes = {}
+    for k, v in block.items():
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}.{k} = {v!r}; allowed: a number >= 0") from None
+        if not math.isfinite(x) or x < 0:
+            raise ConfigError(f"{where}.{k} = {v!r}; allowed: a finite number >= 0")
+        changes[k] = x
+    return spec_replace(spec, **changes)
+
+
+def _divisors(n):
+    return [d for d in range(1, int(n) + 1) if int(n) % d == 0]
+
+
+def build_design(request: dict, catalog: Catalog | None = None) -> Design:
+    """Validate ``request`` (keys in REQUEST_KEYS) and fill in defaults.
+
+    Args:
+        request: ``hardware`` and ``model`` (values, or names looked up in ``catalog``) and
+            any other REQUEST_KEYS (None means unset).
+        catalog: where preset names are looked up; None accepts values only.
+
+    Raises:
+        ConfigError: naming the bad key, its value and what is allowed.
+    """
+    check_keys("config", request, [], REQUEST_KEYS)
+    req = {k: v for k, v in request.items() if v is not None}
+    hw, md = resolve(req, catalog)
+    for key in _INT_KEYS:
+        if key in req:
+            req[key] = _positive_int(key, req[key])
+    chosen = {}
+    chip, system = hw.chip, hw.system
+    if "sram_mb" in req:
+        mb = req["sram_mb"]
+        if isinstance(mb, bool) or not isinstance(mb, (int, float)) or not mb > 0 or not math.isfinite(mb):
+            raise ConfigError(f"sram_mb = {mb!r}; allowed: a positive number of megabytes (1e6 bytes)")
+        chip = spec_replace(chip, sram_bytes=float(mb) * 1e6)
+    chip = _overrides(chip, req.get("chip", {}), "chip")
+    system = _overrides(system, req.get("system", {}), "system")
+    if "utilization" in req:
+        u = req["utilization"]
+        if not isinstance(u, (int, float)) or not 0 < u <= 1:
+            raise ConfigError(f"utilization = {u!r}; allowed: a number in (0, 1]")
+        system = spec_replace(system, utilization=float(u))
+    if float(chip.memory_bytes) <= 0:
+        raise ConfigError(f"{chip.memory_kind}_bytes of {chip.name} must be > 0 (it holds weights and KV cache)")
+
+    act = "bf16" if float(chip.bf16_flops_per_s) > 0 else "fp16"
+    if "weight_dtype" not in req:
+        chosen["weight_dtype"] = f"{act} (16-bit format the chip supports)"
+    if "kv_dtype" not in req:
+        chosen["kv_dtype"] = f"{act} (16-bit format the chip supports)"
+    wdt = _dtype(chip, "weight_dtype", req.get("weight_dtype", act))
+    kdt = _dtype(chip, "kv_dtype", req.get("kv_dtype", act))
+    workload = md.workload(wdt, kdt, act)
+    scen = {k: float(req.get(k, v)) for k, v in DEFAULT_SCENARIO.items()}
+    scenario = Scenario(**scen)
+    mapping = _choose_mapping(chip, system, workload, md, scenario, req, chosen)
+    return Design(hw, md, chip, system, workload, mapping, scenario, chosen)
+
+
+def _check_mapping(md: Model, w: Workload, tp, pp, ep):
+    heads, layers, experts = int(md.dims["n_heads"]), int(md.dims["layers"]), int(md.dims["n_experts"])
+    if heads % tp:
+        raise ConfigError(f"tp = {tp} does not divide the {heads} attention heads of {md.name}; "
+                          f"allowed: {', '.join(map(str, _divisors(heads)))}")
+    if pp > layers:
+        raise ConfigError(f"pp = {pp} exceeds the {layers} layers of {md.name}; allowed: 1..{layers}")
+    if ep > 1 and experts == 0:
+        raise ConfigError(f"ep = {ep} but {md.name} is dense; allowed: 1")
+    if experts and (experts % ep or tp % ep):
+        raise ConfigError(f"ep = {ep} must divide both tp = {tp} and the {experts} experts; allowed: "
+                          f"{', '.join(str(d) for d in _divisors(math.gcd(tp, experts)))}")
+
+
+def _fits(chip, w, mapping, scenario):
+    return float(memory_use(EXACT, chip, w, mapping, scenario).fits) > 0
+
+
+def _choose_mapping(chip, system, w, md, scenario, req, chosen) -> Mapping:
+    heads, layers = int(md.dims["n_heads"]), int(md.dims["layers"])
+    cpn = int(float(system.chips_per_node))
+    dp = req.get("dp", 1)
+    batch_req = req.get("batch", 1)
+    if batch_req != "max":
+        batch_req = _positive_int("batch", batch_req)
+    fit_batch = 1 if batch_req == "max" else batch_req
+    node_tps = [d for d in _divisors(heads) if d <= cpn]
+
+    def mapping(tp, pp, ep, batch=fit_batch):
+        f = lambda x: np.asarray(x, float)
+        return Mapping(tp=f(tp), pp=f(pp), ep=f(ep), dp=f(dp), batch=f(batch))
+
+    tp, pp, chips = req.get("tp"), req.get("pp"), req.get("chips")
+    if chips is not None:
+        if chips % dp:
+            raise ConfigError(f"chips = {chips} is not a multiple of dp = {dp}")
+        per = chips // dp
+        if tp is None and pp is not None:
+            if per % pp:
+                raise ConfigError(f"chips / dp = {per} is not a multiple of pp = {pp}")
+            tp = per // pp
+            chosen["tp"] = f"{tp} = chips / (dp x pp)"
+        if tp is None:
+            tp = max(d for d in node_tps if per % d == 0)
+            chosen["tp"] = f"{tp}: largest divisor of the heads within a node ({cpn} chips) dividing chips"
+        if per % tp:
+            raise ConfigError(f"chips / dp = {per} is not a multiple of tp = {tp}")
+        if pp is None:
+            pp = per // tp
+            chosen["pp"] = f"{pp} = chips / (dp x tp)"
+        elif tp * pp != per:
+            raise ConfigError(f"chips = {chips} but tp x pp x dp = {tp * pp * dp}; give two of them")
+    ep = req.get("ep")
+    experts = int(md.dims["n_experts"])
+    if tp is None or pp is None:
+        # Fewest chips that fit: grow tp inside a node first, then pipeline stages.
+        options = [(t, p) for t in ([tp] if tp else node_tps) for p in ([pp] if pp else range(1, layers + 1))]
+        options.sort(key=lambda tpp: (tpp[0] * tpp[1], -tpp[0]))
+        t_arr = np.array([o[0] for o in options], float)
+        p_arr = np.array([o[1] for o in options], float)
+        e_arr = np.array([ep or (math.gcd(int(t), experts) if experts else 1) for t in t_arr], float)
+        # One vectorised memory evaluation over all candidates (the model is elementwise).
+        fits = np.asarray(memory_use(EXACT, chip, w, mapping(t_arr, p_arr, e_arr), scenario).fits) > 0
+        if not fits.any():
+            raise ConfigError(f"{md.name} does not fit on {chip.name} with pp <= {layers} stages and "
+                              f"tp <= {max(node_tps)} per node at batch {fit_batch}; raise --tp/--dp or lower the batch")
+        t, p = options[int(np.argmax(fits))]
+        if tp is None:
+            chosen["tp"] = f"{t}: fewest chips that fit, tensor parallel inside a node"
+        if pp is None:
+            chosen["pp"] = f"{p}: fewest chips that fit"
+        tp, pp = t, p
+    if ep is None:
+        ep = math.gcd(tp, experts) if experts else 1
+        if experts:
+            chosen["ep"] = f"{ep}: experts split across the tp chips (gcd of tp and experts)"
+    _check_mapping(md, w, tp, pp, ep)
+    batch = batch_req
+    if batch_req == "max":
+        batch = int(offline_batch(chip, w, mapping(tp, pp, ep), scenario))
+        if not _fits(chip, w, mapping(tp, pp, ep, batch), scenario):
+            raise ConfigError("batch = max: not even one sequence's KV cache fits at this mapping")
+        chosen["batch"] = f"{batch}: largest batch whose KV cache fits"
+    elif "batch" not in req:
+        chosen["batch"] = "1 (default)"
+    return Mapping(tp=float(tp), pp=float(pp), ep=float(ep), dp=float(dp), batch=float(batch))
