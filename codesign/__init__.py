@@ -11,12 +11,12 @@ from .errors import ConfigError
 from .model import EXACT, SMOOTH, METRIC_NAMES, Fidelity, Metrics, evaluate, evaluate_jit
 from .model.sensitivity import elasticities
 from .specs import Chip, Mapping, Scenario, System, Workload
-from . import calibration, objectives, search, space, sweep, validation  # noqa: E402  (sub-packages)
+from . import calibration, config, design, objectives, search, space, sweep, validation  # noqa: E402  (sub-packages)
 
 __version__ = "0.1.0"
 __all__ = [
     "Chip", "System", "Workload", "Mapping", "Scenario", "Metrics", "METRIC_NAMES", "Fidelity",
     "EXACT", "SMOOTH", "evaluate", "evaluate_jit", "elasticities", "build_design",
     "load_hardware", "load_model", "hardware_names", "model_names", "ConfigError",
-    "calibration", "objectives", "search", "space", "sweep", "validation",
+    "calibration", "config", "design", "objectives", "search", "space", "sweep", "validation",
 ]

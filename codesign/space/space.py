@@ -11,7 +11,7 @@ import itertools
 import jax.numpy as jnp
 import numpy as np
 
-from ..config.design import build_design
+from ..design import Catalog, build_design
 from ..errors import ConfigError
 from ..specs import Chip, Mapping, Scenario, System, Workload, numeric_fields
 from ..specs import replace as spec_replace
@@ -86,9 +86,10 @@ class DesignSpace:
         return out
 
 
-def parse_space(request: dict, space_cfg) -> DesignSpace:
-    """Build a DesignSpace from the base ``request`` (see config.design.REQUEST_KEYS) and a
-    ``space:`` mapping of path -> variable spec."""
+def parse_space(request: dict, space_cfg, catalog: Catalog | None = None) -> DesignSpace:
+    """Build a DesignSpace from the base ``request`` (see design.REQUEST_KEYS) and a
+    ``space:`` mapping of path -> variable spec; ``catalog`` looks up preset names (of the
+    request and of ``hardware``/``model`` choices), e.g. ``codesign.config.CATALOG``."""
     if not isinstance(space_cfg, dict) or not space_cfg:
         raise ConfigError("space: expected a non-empty mapping of variable path -> {min, max} or [choices]")
     variables = [parse_variable(str(p), s) for p, s in space_cfg.items()]
@@ -99,7 +100,7 @@ def parse_space(request: dict, space_cfg) -> DesignSpace:
     variants = []
     for combo in itertools.product(*(v.choices for v in static)) if static else [()]:
         label = {v.path: c for v, c in zip(static, combo)}
-        variants.append(Variant(label, _variant_specs(request, label)))
+        variants.append(Variant(label, _variant_specs(request, label, catalog)))
     return DesignSpace(tuple(variants), numeric)
 
 
@@ -120,7 +121,7 @@ def _check_path(path: str):
         raise ConfigError(f"space: {path} is derived from the preset, not a design variable")
 
 
-def _variant_specs(request: dict, label: dict):
+def _variant_specs(request: dict, label: dict, catalog: Catalog | None):
     req = dict(request)
     for path, value in label.items():
         if path in _REQUEST_STATIC:
@@ -129,7 +130,7 @@ def _variant_specs(request: dict, label: dict):
     for key in ("tp", "pp"):
         req.setdefault(key, 1)
     req.pop("chips", None) if "tp" in request and "pp" in request else None
-    design = build_design(req)
+    design = build_design(req, catalog)
     chip, system, w, m, sc = design.specs
     for path, value in label.items():
         if path.startswith("chip."):
