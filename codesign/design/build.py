@@ -18,7 +18,7 @@ from ..model.smooth import EXACT
 from ..specs import DTYPES, Chip, Mapping, Scenario, System, Workload, numeric_fields
 from ..specs import replace as spec_replace
 from .catalog import Catalog, resolve
-from .entries import check_keys
+from .entries import check_keys, nonnegative
 from .presets import Hardware, Model
 
 #: Keys of an evaluate config (YAML) and of the matching CLI flags.
@@ -65,16 +65,7 @@ def _overrides(spec, block, where):
         raise ConfigError(f"{where}: expected a mapping of field: value")
     names = numeric_fields(spec)
     check_keys(where, block, [], names)
-    changes = {}
-    for k, v in block.items():
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}.{k} = {v!r}; allowed: a number >= 0") from None
-        if not math.isfinite(x) or x < 0:
-            raise ConfigError(f"{where}.{k} = {v!r}; allowed: a finite number >= 0")
-        changes[k] = x
-    return spec_replace(spec, **changes)
+    return spec_replace(spec, **{k: nonnegative(f"{where}.{k}", v) for k, v in block.items()})
 
 
 def _divisors(n):

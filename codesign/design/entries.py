@@ -15,12 +15,17 @@ def parse_number(where: str, key: str, entry, require_source: bool = True) -> fl
         raise ConfigError(f"{where}: {key} needs a source: write [value, \"source\"], got {entry!r}")
     else:
         value = entry
+    return nonnegative(f"{where}: {key}", value)
+
+
+def nonnegative(name: str, value) -> float:
+    """``value`` as a finite float >= 0; the error names ``name``, the value and what is allowed."""
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{where}: {key} = {value!r} is not a number") from None
+        x = math.nan
     if not math.isfinite(x) or x < 0:
-        raise ConfigError(f"{where}: {key} = {value!r}; allowed: a finite number >= 0")
+        raise ConfigError(f"{name} = {value!r}; allowed: a finite number >= 0")
     return x
 
 
