@@ -1,6 +1,6 @@
 """Parse measurement files (CSV text) into rows, reporting every malformed row with its line.
 
-A measurement file has the columns of ``data/measurements.csv``:
+A measurement file has the columns of ``codesign/data/measurements.csv``:
 ``id, system, chips, model, precision, phase, batch_or_concurrency, metric, value, unit,
 source, notes``. A row is kept only if it has an id, a finite positive value, a unit and a
 source; anything else is reported as an :class:`Issue` (file, line, id, message) and skipped,

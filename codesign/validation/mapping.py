@@ -1,6 +1,6 @@
 """Map measurement rows to model evaluations (cases), from a mapping keyed by row id.
 
-Each entry of the mapping (``data/measurements_mapping.yaml``, loaded by the caller) either
+Each entry of the mapping (``codesign/data/measurements_mapping.yaml``, loaded by the caller) either
 says why the row cannot be expressed::
 
     some_row_id:
