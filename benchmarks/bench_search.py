@@ -26,10 +26,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
-from codesign.cli._common import load_yaml_config  # noqa: E402
-from codesign.cli.optimize_cmd import EXTRA_KEYS, objective_value, search_settings  # noqa: E402
-from codesign.objectives import parse_problem  # noqa: E402
+from codesign.config import load_experiment  # noqa: E402
 from codesign.search import optimize  # noqa: E402
+from codesign.workflows import objective_value, parse_experiment_problem, search_settings  # noqa: E402
 
 DEFAULT_CONFIG = os.path.join(HERE, "..", "configs", "experiments", "search_benchmark.yaml")
 
@@ -54,8 +53,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", metavar="PATH", help="also write the result here")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    cfg = load_yaml_config(args.config)
-    problem = parse_problem(cfg, extra_keys=EXTRA_KEYS)
+    cfg = load_experiment(args.config)
+    problem = parse_experiment_problem(cfg)
     budget = args.budget or search_settings(cfg)["budget"] or 20000
     grid_points = problem.space.grid_size * len(problem.space.variants)
     print(f"standard problem: {problem.space.dim} numeric variables + {len(problem.space.variants)} variants, "

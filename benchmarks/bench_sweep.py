@@ -3,8 +3,9 @@
     python benchmarks/bench_sweep.py            # ~3 minutes on 2 cores
     python benchmarks/bench_sweep.py --quick    # ~1 minute: smaller sweeps, no 1e8 run
 
-Every number comes from the real command (`codesign sweep ... --json` in a subprocess) on the
-shipped Llama-2-70B LPU config, reductions on (counts, histograms of 38 metrics, top-k of 3
+Every number comes from :func:`codesign.workflows.run_sweep` (what ``codesign sweep`` runs), one
+fresh process per sweep so that each can choose its device count, on the shipped Llama-2-70B
+LPU config, reductions on (counts, histograms of 38 metrics, top-k of 3
 quantities, Pareto front) and the state committed to disk after every chunk:
 
 * ``points_per_s``: swept points / time inside the sweep loop (compilation included),
@@ -27,13 +28,23 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "experiments" / "sweep_lpu_llama70b.yaml"
 
 
-def sweep(out, *args):
+def worker(out: str, samples: str, shard: str, cpu_devices: str, rows: str):
+    """One sweep in this process (run by :func:`sweep` in a fresh interpreter); JSON on stdout."""
+    from codesign.workflows import configure_jax, run_sweep
+    configure_jax(int(cpu_devices))
+    shard_ = tuple(int(t) for t in shard.split("/")) if shard != "-" else None
+    r = run_sweep(str(CONFIG), out, samples=int(samples) if samples != "-" else None, shard=shard_,
+                  rows=rows == "1")
+    json.dump(r, sys.stdout)
+
+
+def sweep(out, samples=None, shard=None, cpu_devices=1, rows=False):
     t = time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "codesign", "sweep", str(CONFIG), "--out", str(out), "--quiet",
-                        "--json", *map(str, args)], capture_output=True, text=True)
+    args = [str(out), "-" if samples is None else str(samples), shard or "-", str(cpu_devices), str(int(rows))]
+    p = subprocess.run([sys.executable, __file__, "--worker", *args], capture_output=True, text=True)
     wall = time.perf_counter() - t
     if p.returncode:
-        raise SystemExit(f"codesign sweep failed ({p.returncode}):\n{p.stderr}")
+        raise SystemExit(f"sweep failed ({p.returncode}):\n{p.stderr}")
     r = json.loads(p.stdout)
     return {"points": r["run_points"], "devices": r["devices"], "points_per_s": round(r["points_per_s"]),
             "recent_points_per_s": round(r["recent_points_per_s"] or 0), "loop_s": round(r["elapsed_s"], 2),
@@ -47,20 +58,23 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for n in (1, 2, 4):  # warm the compile cache for every device count
-            sweep(tmp / f"warm{n}", "--samples", 300_000, "--cpu-devices", n)
+            sweep(tmp / f"warm{n}", samples=300_000, cpu_devices=n)
         for shard in ("0/64", "63/64"):  # and for the grid (both variants)
-            sweep(tmp / f"warm-grid{shard[:2]}", "--shard", shard, "--cpu-devices", 1)
+            sweep(tmp / f"warm-grid{shard[:2]}", shard=shard)
         per_variant = 2_500_000 if quick else 10_000_000
-        out["end_to_end_1_device"] = sweep(tmp / "e2e", "--samples", per_variant, "--cpu-devices", 1)
-        out["grid_default_1_device"] = sweep(tmp / "grid", "--cpu-devices", 1)
-        out["scaling_fake_cpu_devices"] = [sweep(tmp / f"scale{n}", "--samples", per_variant // 2, "--cpu-devices", n)
+        out["end_to_end_1_device"] = sweep(tmp / "e2e", samples=per_variant)
+        out["grid_default_1_device"] = sweep(tmp / "grid")
+        out["scaling_fake_cpu_devices"] = [sweep(tmp / f"scale{n}", samples=per_variant // 2, cpu_devices=n)
                                            for n in (1, 2, 4)]
-        out["rows_parquet_1_device"] = sweep(tmp / "rows", "--samples", 500_000, "--cpu-devices", 1, "--rows")
+        out["rows_parquet_1_device"] = sweep(tmp / "rows", samples=500_000, rows=True)
         if not quick:
-            out["points_1e8_1_device"] = sweep(tmp / "big", "--samples", 50_000_000, "--cpu-devices", 1)
+            out["points_1e8_1_device"] = sweep(tmp / "big", samples=50_000_000)
     out["machine"]["loadavg_after"] = os.getloadavg()
     print(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--worker"]:
+        worker(*sys.argv[2:])
+    else:
+        main()

@@ -20,3 +20,4 @@ __all__ = [
     "load_hardware", "load_model", "hardware_names", "model_names", "ConfigError",
     "calibration", "config", "design", "objectives", "search", "space", "sweep", "validation",
 ]
+from . import workflows  # noqa: E402,F401  (edge library: what the CLI does, as functions)

@@ -7,16 +7,19 @@ loads the config, prints tables (or ``--json``, SI units) and writes a PNG chart
 
 Bad config: one line on stderr, exit code 2.
 """
+import argparse
+import json
 import sys
 import textwrap
 from pathlib import Path
 
-from codesign.analysis import computed, parse_config, published
-from codesign.cli._common import Parser, load_yaml_config, print_json
-from codesign.config import configs_dir
+from codesign.analysis import computed, published
+from codesign.config import load_experiment, load_jia_config
+from codesign.plots import new_figure
 from codesign.errors import ConfigError
 
 NAME = "jia_groq_vs_h100"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "experiments" / f"{NAME}.yaml"
 
 
 def run(cfg) -> dict:
@@ -119,10 +122,6 @@ def plot(result: dict, out_dir: Path) -> Path:
     """Grouped bars (log scale): capex, lifetime energy cost and $/Mtok of the Groq system vs
     the GPU servers of equal throughput, for the published and each computed comparison;
     and the Groq / GPU ratios against Jia's claimed 40x and 10x."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     pub, comp = result["published"], result["computed"]
     deps, comps = comp["deployments"], comp["comparisons"]
     groups = [_published_label(pub)] + [c["label"] for c in comps]
@@ -138,7 +137,8 @@ def plot(result: dict, out_dir: Path) -> Path:
                                        [nan] + [deps[c["gpu"]]["usd_per_million_tokens"] for c in comps]),
     }
     servers = [1.0] + [c["gpu_servers"] for c in comps]
-    fig, axes = plt.subplots(2, 2, figsize=(14, 9.5))
+    fig = new_figure(figsize=(14, 9.5))
+    axes = fig.subplots(2, 2)
     x = range(len(groups))
     for ax, (title, (groq, gpu)) in zip(axes.flat, series.items()):
         ax.bar([i - 0.2 for i in x], groq, 0.4, label="Groq LPU system", color="tab:orange")
@@ -180,26 +180,26 @@ def plot(result: dict, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{NAME}.png"
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
 def main(argv=None) -> int:
-    parser = Parser(prog=f"{NAME}.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("config", nargs="?", default=str(configs_dir() / "experiments" / f"{NAME}.yaml"),
+    parser = argparse.ArgumentParser(prog=f"{NAME}.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("config", nargs="?", default=str(DEFAULT_CONFIG),
                         help=f"experiment config (default: configs/experiments/{NAME}.yaml)")
     parser.add_argument("--json", action="store_true", help="machine-readable results (SI units)")
     parser.add_argument("--out", default=f"out/{NAME}", help="directory for the PNG (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
-        result = run(parse_config(load_yaml_config(args.config)))
+        result = run(load_jia_config(load_experiment(args.config)))
     except ConfigError as e:
         print(f"{NAME}: error: {e}", file=sys.stderr)
         return 2
     result["config"] = args.config
     result["plot_png"] = str(plot(result, Path(args.out)))
     if args.json:
-        print_json(result)
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
     else:
         print_published(result["published"])
         print_computed(result)

@@ -17,16 +17,11 @@ import sys
 import time
 
 
-from codesign.cli._common import load_yaml_config, print_json
-from codesign.cli._compare import evaluate_references
-from codesign.cli.optimize_cmd import EXTRA_KEYS, search_settings
-from codesign.cli.pareto_cmd import front_rows, write_table
-from codesign.config import load_model
+from codesign.config import load_experiment, load_model
 from codesign.errors import ConfigError
-from codesign.objectives import parse_problem
 from codesign.plots import plot_fronts
-from codesign.search.methods import make_hyper
-from codesign.search.pareto import front
+from codesign.workflows import (evaluate_references, front_rows, parse_experiment_problem, search_front,
+                                search_settings, write_table)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "..", "configs", "experiments", "pareto_sram_vs_hbm.yaml")
@@ -44,18 +39,16 @@ def model_config(cfg: dict, model: str) -> dict:
 
 def run(args) -> int:
     t0 = time.perf_counter()
-    cfg = load_yaml_config(args.config)
-    parse_problem(cfg, extra_keys=EXTRA_KEYS)  # validate once as written
-    st = search_settings(cfg, argparse.Namespace(method=None, budget=args.budget, seed=args.seed, top=None,
-                                                 points=None))
+    cfg = load_experiment(args.config)
+    parse_experiment_problem(cfg)  # validate once as written
+    st = search_settings(cfg, {"budget": args.budget, "seed": args.seed})
     models = list(dict.fromkeys(e.get("model", cfg["model"]) for e in cfg.get("compare") or [])) or [cfg["model"]]
-    hyper = make_hyper("gradient", **{"starts": 4, **st["hyper"]})
     os.makedirs(args.out, exist_ok=True)
     panels, summary = [], {"config": args.config, "models": {}}
     for model in models:
         mc = model_config(cfg, model)
-        problem = parse_problem(mc, extra_keys=EXTRA_KEYS)
-        fr = front(problem, points=st["points"], budget=st["budget"], seed=st["seed"], hyper=hyper)
+        problem = parse_experiment_problem(mc)
+        fr = search_front(problem, st)
         rows = front_rows(problem, fr)
         write_table(rows, args.out, f"front_{model}")
         refs = evaluate_references(mc, model=model)
@@ -90,7 +83,8 @@ def run(args) -> int:
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     if args.json:
-        print_json(summary)
+        json.dump(summary, sys.stdout, indent=2)
+        sys.stdout.write("\n")
         return 0
     print(cfg.get("title", ""))
     for model, s in summary["models"].items():

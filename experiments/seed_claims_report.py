@@ -2,11 +2,9 @@
 import csv
 import datetime
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from codesign.plots import new_figure
 
 BAND = 0.2  # a prediction within 20% of a claim "matches" (LOO median errors are 16-18%)
 
@@ -126,7 +124,8 @@ def write_csv(rows, path):
 
 def plot_speed_throughput(r, path):
     e = r["energy"]
-    fig, ax = plt.subplots(figsize=(6.8, 4.6), layout="constrained")
+    fig = new_figure(figsize=(6.8, 4.6), layout="constrained")
+    ax = fig.subplots()
     for name, label, color in (("groq", "Groq LPU, 576 chips (int8)", "C0"), ("h100", "8x H100 SXM (fp8, tp 8)", "C1")):
         g = e[name]["grid"]
         ok = g["fits"] > 0
@@ -146,12 +145,12 @@ def _finish(fig, ax, path):
     ax.grid(True, which="both", lw=0.3, alpha=0.5)
     ax.legend(fontsize=7)
     fig.savefig(path, dpi=130)
-    plt.close(fig)
 
 
 def plot_energy(r, path):
     e = r["energy"]
-    fig, ax = plt.subplots(figsize=(6.8, 4.6), layout="constrained")
+    fig = new_figure(figsize=(6.8, 4.6), layout="constrained")
+    ax = fig.subplots()
     for name, label, color in (("groq", "Groq 576 chips", "C0"), ("h100", "8x H100", "C1")):
         for key, style, suffix in (("grid", "-", "incl. hosts"), ("grid_chips_only", "--", "chips only")):
             g = e[name][key]
@@ -178,7 +177,8 @@ def plot_claims(r, path):
               r["energy"]["groq"]["max_uncalibrated"] / r["energy"]["h100"]["max_uncalibrated"], None),
              ("Cerebras 8B 1,800", 1800, cb["8b"]["calibrated"], cb["8b"]["uncalibrated"], cb["8b"]["loo"]),
              ("Cerebras 70B 2,100", 2100, cb["70b"]["calibrated"], cb["70b"]["uncalibrated"], cb["70b"]["loo"])]
-    fig, ax = plt.subplots(figsize=(7.4, 5.2), layout="constrained")
+    fig = new_figure(figsize=(7.4, 5.2), layout="constrained")
+    ax = fig.subplots()
     y = np.arange(len(items))[::-1]
     ax.axvspan(1 - BAND, 1 + BAND, color="0.88", label=f"within {BAND:.0%} of the claim")
     ax.axvline(1, color="k", lw=0.8)
@@ -196,7 +196,6 @@ def plot_claims(r, path):
     ax.grid(True, axis="x", lw=0.3, alpha=0.5)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4)
     fig.savefig(path, dpi=130)
-    plt.close(fig)
 
 
 def write(r, out) -> list:

@@ -24,15 +24,15 @@ import time
 
 import numpy as np
 
-from codesign.cli._common import load_yaml_config, print_json
-from codesign.cli._compare import evaluate_references
-from codesign.cli.optimize_cmd import EXTRA_KEYS, search_settings
-from codesign.config import build_design, load_hardware
+import matplotlib.ticker
+
+from codesign.config import build_design, load_experiment, load_hardware
 from codesign.errors import ConfigError
-from codesign.objectives import parse_problem
+from codesign.plots import new_figure
 from codesign.search import optimize
 from codesign.search.evaluator import exact_batch
 from codesign.search.sensitivity import at_optimum
+from codesign.workflows import evaluate_references, parse_experiment_problem, search_settings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "..", "configs", "experiments", "what_lpu.yaml")
@@ -86,10 +86,8 @@ def sram_sweep(problem, axes_num: int = 32):
 
 
 def plot(sram, best, rows, path, title, reticle_sram=None):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.6, 4.4), layout="constrained")
+    fig = new_figure(figsize=(6.6, 4.4), layout="constrained")
+    ax = fig.subplots()
     ok = np.isfinite(best)
     ax.plot(sram[ok] / 1e6, best[ok], "o-", ms=4, label="cheapest design at this SRAM size (grid over tp, pp, batch)")
     for r, m in zip(rows, "*sD^v"):
@@ -116,7 +114,6 @@ def plot(sram, best, rows, path, title, reticle_sram=None):
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7, loc="upper right")
     fig.savefig(path, dpi=130)
-    plt.close(fig)
 
 
 def markdown(rows, load) -> str:
@@ -150,10 +147,9 @@ def main(argv=None) -> int:
 
 def run(args) -> int:
     t0 = time.perf_counter()
-    cfg = load_yaml_config(args.config)
-    problem = parse_problem(cfg, extra_keys=EXTRA_KEYS)
-    st = search_settings(cfg, argparse.Namespace(method=None, budget=args.budget, seed=args.seed, top=None,
-                                                 points=None))
+    cfg = load_experiment(args.config)
+    problem = parse_experiment_problem(cfg)
+    st = search_settings(cfg, {"budget": args.budget, "seed": args.seed})
     res = optimize(problem, st["method"], st["budget"], st["seed"], top=st["top"], **st["hyper"])
     if not res.feasible:
         raise ConfigError(f"infeasible: {res.closest['message']}")
@@ -163,7 +159,7 @@ def run(args) -> int:
     # Groq v1's 230 MB chip, best mapping: the same problem without the SRAM variable.
     cfg_v1 = copy.deepcopy(cfg)
     del cfg_v1["space"]["chip.sram_bytes"]
-    p_v1 = parse_problem(cfg_v1, extra_keys=EXTRA_KEYS)
+    p_v1 = parse_experiment_problem(cfg_v1)
     res_v1 = optimize(p_v1, st["method"], st["budget"], st["seed"], top=1, **st["hyper"])
     if res_v1.feasible:
         sram_v1 = float(load_hardware(cfg["hardware"]).chip.sram_bytes)
@@ -189,7 +185,8 @@ def run(args) -> int:
         f.write(f"# {cfg.get('title', 'what_lpu')}\n\n{table}\n\nSame load: {load:,.0f} output tokens/s "
                 f"(the optimised LPU's throughput).\n")
     if args.json:
-        print_json(out)
+        json.dump(out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
         return 0
     v = best["variables"]
     print(f"{cfg.get('title', '')}\n")

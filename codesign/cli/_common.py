@@ -1,11 +1,7 @@
-"""Shared CLI plumbing: a parser that exits 2 on usage errors, YAML config loading, output."""
+"""Shared CLI plumbing: a parser that exits 2 on usage errors, output formatting."""
 import argparse
 import json
 import sys
-
-import yaml
-
-from ..errors import ConfigError
 
 
 class Parser(argparse.ArgumentParser):
@@ -16,25 +12,10 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def load_yaml_config(path: str) -> dict:
-    try:
-        with open(path) as f:
-            data = yaml.safe_load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path!r} not found") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"config file {path!r} is not valid YAML: {e}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path!r}: expected a mapping of key: value at the top level")
-    return data
-
-
 def add_dataset_args(p):
     """--data and --mapping, shared by the commands that read measurements."""
-    p.add_argument("--data", nargs="+", metavar="CSV", help="measurement files (default: data/measurements*.csv)")
-    p.add_argument("--mapping", metavar="YAML", help="row -> evaluation mapping (default: data/measurements_mapping.yaml)")
+    p.add_argument("--data", nargs="+", metavar="CSV", help="measurement files (default: the shipped dataset)")
+    p.add_argument("--mapping", metavar="YAML", help="row -> evaluation mapping (default: the shipped mapping)")
 
 
 def print_json(obj):

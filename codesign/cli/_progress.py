@@ -1,30 +1,43 @@
-"""Progress lines on stderr for long CLI runs (library code only calls back)."""
+"""The one progress printer of the CLI: renders :class:`codesign.progress.Progress` on stderr."""
 import math
 import sys
 import time
 
+from ._common import fmt
+
 
 class ProgressPrinter:
-    """Callback for searchers: one line per ``every_s`` seconds (rewritten in place on a TTY)."""
+    """Callback for any long run: one line per ``every_s`` seconds (rewritten in place on a
+    TTY; ``pipe_every_s`` when piped), and always the final line (fraction 1)."""
 
-    def __init__(self, label: str = "", every_s: float = 1.0, stream=None, fmt_best=None, show_best: bool = True):
-        self.label, self.every_s = label, every_s
+    def __init__(self, label: str = "", every_s: float = 1.0, stream=None, best_unit: str | None = None,
+                 pipe_every_s: float | None = None):
+        self.label, self.best_unit = label, best_unit
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
-        self.fmt_best, self.show_best = fmt_best or (lambda b: f"{b:.6g}"), show_best
+        self.every_s = every_s if self.tty or pipe_every_s is None else pipe_every_s
         self.last = -math.inf
 
     def __call__(self, p):
         now = time.perf_counter()
-        if now - self.last < self.every_s and p.fraction < 1.0:
+        final = p.fraction >= 1.0
+        if now - self.last < self.every_s and not final:
             return
         self.last = now
-        best = ""
-        if self.show_best:
-            best = "  best " + (self.fmt_best(p.best) if math.isfinite(p.best) else "none feasible yet")
-        line = f"[{self.label or p.method}] {100 * p.fraction:5.1f}%  {p.evals:,} evaluations{best}  {p.elapsed_s:.1f} s"
-        if self.tty:
-            self.stream.write("\r" + line + ("\n" if p.fraction >= 1.0 else ""))
-        else:
-            self.stream.write(line + "\n")
+        self.stream.write(("\r" + line(p, self.label, self.best_unit) + ("\n" if final else "")) if self.tty
+                          else line(p, self.label, self.best_unit) + "\n")
         self.stream.flush()
+
+
+def line(p, label: str = "", best_unit: str | None = None) -> str:
+    """``[task] 12.3%  done[/total] unit[  best x unit][  rate unit/s  ETA hh:mm:ss]  elapsed s``."""
+    count = f"{fmt(p.done)}/{fmt(p.total)}" if p.total is not None else f"{p.done:,}"
+    out = f"[{label or p.task}] {100 * p.fraction:5.1f}%  {count} {p.unit}"
+    if best_unit is not None:
+        out += "  best " + (f"{p.best:.5g} {best_unit}".rstrip() if math.isfinite(p.best) else "none feasible yet")
+    if p.rate_per_s is not None:
+        eta = "-" if p.eta_s is None else time.strftime("%H:%M:%S", time.gmtime(p.eta_s))
+        out += f"  {fmt(p.rate_per_s)} {p.unit}/s  ETA {eta}"
+    if p.message:
+        out += f"  {p.message}"
+    return out + f"  {p.elapsed_s:.1f} s"

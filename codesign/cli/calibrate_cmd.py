@@ -1,23 +1,13 @@
 """``codesign calibrate``: fit per-family efficiency factors and overheads to the measurement
 dataset, report in-sample, leave-one-out and hold-out-system errors, and save the fitted
 values (labelled as fitted, with date and dataset hashes) for ``--calibrated`` use."""
-import datetime
 import sys
-from pathlib import Path
 
 import numpy as np
-import yaml
 
-from ..calibration import params as P
-from ..config.calibrated import fitted_path
-from ..config.measurements import display_path, load_dataset
-from ..errors import ConfigError
+from ..config.measurements import load_dataset
+from ..workflows import check_fit_arguments, loss_checkpoints, run_calibrate
 from ._common import add_dataset_args, print_json
-
-_HEADER = ("# FITTED VALUES - written by `codesign calibrate`; do not edit by hand.\n"
-           "# These are not physical constants: they are efficiency factors and fixed overheads per\n"
-           "# hardware family, fitted to the dataset named below (paths + sha256). Presets stay\n"
-           "# uncalibrated unless asked: load_hardware(name, calibrated=True) / --calibrated.\n")
 
 
 def add_parser(sub):
@@ -31,7 +21,7 @@ def add_parser(sub):
     p.add_argument("--prior-weight", type=float, default=1e-3, metavar="X",
                    help="weak pull towards the start values for directions the data leave flat (default 1e-3)")
     p.add_argument("--no-cross-validation", action="store_true", help="skip leave-one-out and hold-out-system fits")
-    p.add_argument("--out", metavar="PATH", help="fitted file (default: configs/calibration/fitted.yaml)")
+    p.add_argument("--out", metavar="PATH", help="fitted file (default: codesign/presets/calibration/fitted.yaml)")
     p.add_argument("--dry-run", action="store_true", help="fit and report, write nothing")
     p.add_argument("--allow-unconverged", action="store_true", help="write the file even if the fit did not converge")
     p.add_argument("--plot", metavar="PATH", help="write the loss history of the full fit (PNG)")
@@ -39,64 +29,24 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
-def _check(args):
-    if args.steps < 10:
-        raise ConfigError(f"steps = {args.steps}; allowed: an integer >= 10")
-    if not 0 < args.learning_rate <= 1:
-        raise ConfigError(f"learning_rate = {args.learning_rate}; allowed: a number in (0, 1]")
-    if not 0 <= args.prior_weight < 1:
-        raise ConfigError(f"prior_weight = {args.prior_weight}; allowed: a number in [0, 1)")
-
-
 def run(args):
-    from ..calibration import fit as F  # noqa: PLC0415 (heavy: jax tracing of the whole dataset)
-    from ..calibration.study import fitted_document, run_study  # noqa: PLC0415
-
-    _check(args)
+    check_fit_arguments(args.steps, args.learning_rate, args.prior_weight)
     data = load_dataset(args.data, args.mapping)
     for i in data.issues:
         print(f"codesign calibrate: warning: {i}", file=sys.stderr)
-    problem = F.make_problem(data.cases)
-    if problem.n == 0:
-        raise ConfigError("no expressible rows of a fitted metric (per-user speed, throughput, energy per token)")
-    study = run_study(problem, args.steps, args.learning_rate, args.prior_weight,
-                      cross_validate=not args.no_cross_validation)
-    doc = fitted_document(study, data.files, datetime.date.today().isoformat())
-    out = Path(args.out) if args.out else fitted_path()
-    written = None
-    if not args.dry_run and (study.full.converged or args.allow_unconverged):
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(_HEADER + yaml.safe_dump(doc, sort_keys=False, width=110))
-        except OSError as e:
-            raise ConfigError(f"cannot write {str(out)!r}: {e}") from None
-        written = display_path(out)
-    if args.plot:
-        from ._plots import loss_plot  # noqa: PLC0415
-        loss_plot(study.full.loss_history, args.plot, f"codesign calibrate: full fit ({problem.n} rows)")
-    if not study.full.converged:
-        print(f"codesign calibrate: WARNING: the fit did not converge ({study.full.message}); "
-              + (f"written anyway to {written}" if written else "fitted file NOT written (--allow-unconverged to force)"),
-              file=sys.stderr)
+    cal = run_calibrate(dataset=data, steps=args.steps, learning_rate=args.learning_rate,
+                        prior_weight=args.prior_weight, cross_validate=not args.no_cross_validation,
+                        out=args.out, write=not args.dry_run, allow_unconverged=args.allow_unconverged,
+                        plot=args.plot)
+    if not cal.converged:
+        print(f"codesign calibrate: WARNING: the fit did not converge ({cal.study.full.message}); "
+              + (f"written anyway to {cal.written}" if cal.written
+                 else "fitted file NOT written (--allow-unconverged to force)"), file=sys.stderr)
     if args.json:
-        print_json(doc | {"written": written, "loss_history": _checkpoints(study.full.loss_history),
-                          "rows": _rows(study)})
+        print_json(cal.to_dict())
     else:
-        print_report(study, doc, written, data, args.plot)
-    return 0 if study.full.converged else 1
-
-
-def _checkpoints(history, k: int = 10) -> list:
-    idx = np.unique(np.linspace(0, len(history) - 1, k + 1).astype(int))
-    return [{"step": int(i) + 1, "loss": float(history[i])} for i in idx]
-
-
-def _rows(study) -> list:
-    p = study.problem
-    return [{"id": c.row.id, "hardware": c.hardware, "kind": c.kind, "measured": float(m),
-             "in_sample": float(a), "leave_one_out": float(b), "hold_out_system": float(h)}
-            for c, m, a, b, h in zip(p.cases, study.measured, study.in_sample_pred, study.loo_pred,
-                                     study.holdout_pred)]
+        print_report(cal.study, cal.document, cal.written, data, args.plot)
+    return 0 if cal.converged else 1
 
 
 def print_report(study, doc, written, data, plot):
@@ -104,7 +54,7 @@ def print_report(study, doc, written, data, plot):
     print(f"Calibration on {p.n} rows ({', '.join(f['path'] for f in data.files['measurements'])}); "
           f"{len(data.inexpressible)} rows inexpressible, {sum(1 for i in data.issues if i.line)} skipped")
     print(f"  fit: {full.message}")
-    print("  loss: " + ", ".join(f"step {c['step']} {c['loss']:.4g}" for c in _checkpoints(full.loss_history, 5)))
+    print("  loss: " + ", ".join(f"step {c['step']} {c['loss']:.4g}" for c in loss_checkpoints(full.loss_history, 5)))
     if doc["fit"]["loo_folds_not_converged"] or doc["fit"]["holdout_fits_not_converged"]:
         print(f"  WARNING: {doc['fit']['loo_folds_not_converged']} leave-one-out folds and hold-out fits "
               f"{doc['fit']['holdout_fits_not_converged']} did not converge")
@@ -130,8 +80,8 @@ def print_report(study, doc, written, data, plot):
     print("\n  Hold-out system (fit without every row of the system, predict them):")
     for system, by_kind in doc["hold_out_system"].items():
         cells = ", ".join(f"{k} median {v['median_ape']:.0%} (n={v['n']})" for k, v in by_kind.items())
-        family = P.family_of(system)
-        alone = all(P.family_of(h) != family for h in set(p.hardware.tolist()) - {system})
+        family = p.family_of(system)
+        alone = all(p.family_of(h) != family for h in set(p.hardware.tolist()) - {system})
         note = " [whole family held out: uncalibrated start values]" if alone else ""
         print(f"    {system:14s} {cells}{note}")
     print(f"\n  {'Written: ' + written if written else 'Fitted file not written.'}")

@@ -1,12 +1,9 @@
 """``codesign evaluate``: one design point, exact metrics, optional sensitivities."""
-from ..config import build_design
-from ..errors import ConfigError
-from ..model import evaluate_jit
-from ..model.sensitivity import elasticities
-from ._common import fmt, load_yaml_config, print_json
+from ..config import load_experiment
+from ..workflows import evaluate_request
+from ._common import fmt, print_json
 
 _INT_FLAGS = ("chips", "tp", "pp", "ep", "dp", "prompt_tokens", "output_tokens", "prefill_chunk_tokens")
-_INTEGER_METRICS = ("chips", "nodes", "tp", "pp", "ep", "dp", "batch", "min_chips", "min_chips_weights", "max_batch")
 
 
 def add_parser(sub):
@@ -23,58 +20,26 @@ def add_parser(sub):
     p.add_argument("--sram-mb", dest="sram_mb", type=float, metavar="X", help="SRAM per chip, MB (1e6 B)")
     p.add_argument("--utilization", type=float, metavar="U", help="fraction of time serving, (0, 1]")
     p.add_argument("--calibrated", action="store_true", default=None,
-                   help="apply the fitted values of configs/calibration/fitted.yaml (`codesign calibrate`)")
+                   help="apply the fitted values of codesign/presets/calibration/fitted.yaml (`codesign calibrate`)")
     p.add_argument("--sensitivities", action="store_true",
                    help="add d ln(metric) / d ln(parameter) for every hardware parameter (jax.grad)")
     p.add_argument("--json", action="store_true", help="machine-readable output (SI units)")
     p.set_defaults(func=run)
 
 
-def parse_batch(value):
-    if value is None or value == "max":
-        return value
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"batch = {value!r}; allowed: a positive integer or 'max'") from None
-
-
 def request_from_args(args) -> dict:
-    req = load_yaml_config(args.config) if args.config else {}
+    """The YAML CONFIG's keys, overridden by the flags given."""
+    req = load_experiment(args.config) if args.config else {}
     for key in ("hardware", "model", "weight_dtype", "kv_dtype", "sram_mb", "utilization", "calibrated", *_INT_FLAGS):
         if getattr(args, key) is not None:
             req[key] = getattr(args, key)
     if args.batch is not None:
         req["batch"] = args.batch
-    if isinstance(req.get("batch"), str):
-        req["batch"] = parse_batch(req["batch"])
     return req
 
 
-def result_dict(design, metrics) -> dict:
-    out = {"hardware": design.hardware.name, "model": design.model.name,
-           "weight_dtype": design.workload.weight_dtype, "kv_dtype": design.workload.kv_dtype,
-           "prompt_tokens": float(design.scenario.prompt_tokens),
-           "output_tokens": float(design.scenario.output_tokens)}
-    m = metrics.to_dict()
-    for k in _INTEGER_METRICS:
-        m[k] = int(round(m[k]))
-    m["fits"] = bool(m["fits"] > 0)
-    out.update(m)
-    out["memory_tier"] = design.chip.memory_kind
-    if not out["fits"]:
-        out["overflow"] = {"tier": design.chip.memory_kind, "bytes_per_chip": m["memory_overflow_bytes"],
-                           "capacity_bytes": m["memory_capacity_bytes"]}
-    out["chosen"] = design.chosen
-    return out
-
-
 def run(args):
-    design = build_design(request_from_args(args))
-    metrics = evaluate_jit(*design.specs)
-    out = result_dict(design, metrics)
-    if args.sensitivities:
-        out["sensitivities"] = elasticities(*design.specs)
+    out = evaluate_request(request_from_args(args), sensitivities=args.sensitivities)
     if args.json:
         print_json(out)
     else:

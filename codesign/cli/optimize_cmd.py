@@ -9,18 +9,12 @@ method, budget, seed, top and per-method hyper-parameters (``gradient: {starts: 
 Exit 0 with results; 2 on bad input, including a space with no feasible design (the
 message names the constraint closest to being met and by how much).
 """
-import math
-import time
-
+from ..config import load_experiment
 from ..errors import ConfigError
-from ..objectives import parse_problem, sense
-from ..search.methods import METHODS, optimize
-from ._common import fmt, load_yaml_config, print_json
+from ..search.methods import METHODS
+from ..workflows import objective_unit, parse_experiment_problem, run_optimize
+from ._common import fmt, print_json
 from ._progress import ProgressPrinter
-
-#: Top-level config keys besides the problem's: search settings and experiment extras.
-EXTRA_KEYS = ("search", "compare", "title")
-SEARCH_KEYS = ("method", "budget", "seed", "top", "points") + tuple(METHODS)
 
 
 def add_parser(sub):
@@ -39,77 +33,26 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
-def search_settings(cfg: dict, args=None) -> dict:
-    """Merge the config's ``search:`` block with CLI flags, validated."""
-    block = cfg.get("search") or {}
-    if not isinstance(block, dict):
-        raise ConfigError(f"search: expected a mapping with keys {', '.join(SEARCH_KEYS)}, got {block!r}")
-    bad = sorted(set(block) - set(SEARCH_KEYS))
-    if bad:
-        raise ConfigError(f"search: unknown key {bad[0]!r}; allowed: {', '.join(SEARCH_KEYS)}")
-    out = {"method": block.get("method", "gradient"), "budget": block.get("budget"), "seed": block.get("seed", 0),
-           "top": block.get("top", 5), "points": block.get("points", 16)}
-    for key in ("method", "budget", "seed", "top", "points"):
-        if args is not None and getattr(args, key, None) is not None:
-            out[key] = getattr(args, key)
-    if out["method"] not in METHODS:
-        raise ConfigError(f"search.method = {out['method']!r}; allowed: {', '.join(METHODS)}")
-    if out["method"] == "grid" and (args is None or getattr(args, "budget", None) is None):
-        out["budget"] = None  # the config's budget is for the sampling methods; the grid is exhaustive
-    for key, lo in (("budget", 1), ("seed", 0), ("top", 1), ("points", 2)):
-        v = out[key]
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < lo):
-            raise ConfigError(f"{key} = {v!r}; allowed: an integer >= {lo}")
-    hyper = block.get(out["method"]) or {}
-    if not isinstance(hyper, dict):
-        raise ConfigError(f"search.{out['method']}: expected a mapping of hyper-parameter: value")
-    out["hyper"] = hyper
-    return out
-
-
-def objective_value(problem, objective: float) -> float:
-    """The objective as the metric's own value for a single-metric objective."""
-    (metric, weight), = problem.objective.terms if len(problem.objective.terms) == 1 else ((None, 1.0),)
-    if metric is None:
-        return objective
-    return math.exp(sense(metric) * objective / weight)
-
-
 def run(args):
-    t0 = time.perf_counter()
-    cfg = load_yaml_config(args.config)
-    problem = parse_problem(cfg, extra_keys=EXTRA_KEYS)
-    st = search_settings(cfg, args)
-    unit = problem.objective.metrics[0] if len(problem.objective.terms) == 1 else "objective"
-    progress = None if args.quiet else ProgressPrinter(
-        st["method"], fmt_best=lambda b: f"{objective_value(problem, b):.5g} {unit}")
-    result = optimize(problem, st["method"], st["budget"], st["seed"], progress, st["top"], **st["hyper"])
-    out = {"config": args.config, "method": result.method, "objective": problem.objective.describe(),
-           "constraints": list(problem.constraints.names), "variables": list(problem.space.names),
-           "variants": len(problem.space.variants), "seed": st["seed"], "feasible": result.feasible,
-           "evaluations": result.total_evals, "exact_evaluations": result.evals,
-           "gradient_evaluations": result.grad_evals, "wall_s": result.wall_s}
-    for d in result.designs:
-        d["objective_value"] = objective_value(problem, d["objective"])
-    out["designs"] = result.designs
-    if not result.feasible:
-        out["closest"] = result.closest
-        out["total_wall_s"] = time.perf_counter() - t0
+    cfg = load_experiment(args.config)
+    progress = None
+    if not args.quiet:
+        unit = objective_unit(parse_experiment_problem(cfg))
+        progress = ProgressPrinter(best_unit=unit)
+    out = run_optimize(cfg, args.method, args.budget, args.seed, args.top, args.sensitivities, progress,
+                       name=args.config)
+    if not out["feasible"]:
         if args.json:
             print_json(out)
-        raise ConfigError(f"infeasible: {result.closest['message']}")
-    if args.sensitivities:
-        from ..search.sensitivity import at_optimum
-        out["sensitivities"] = at_optimum(problem, result.best)
-    out["total_wall_s"] = time.perf_counter() - t0
+        raise ConfigError(f"infeasible: {out['closest']['message']}")
     if args.json:
         print_json(out)
     else:
-        print_table(problem, out)
+        print_table(out)
     return 0
 
 
-def print_table(problem, r):
+def print_table(r):
     print(f"{r['method']} search of {r['config']}: {r['objective']}")
     print(f"  {r['evaluations']:,} model evaluations ({r['exact_evaluations']:,} exact, "
           f"{r['gradient_evaluations']:,} value+gradient), {r['wall_s']:.2f} s search, "
@@ -139,4 +82,3 @@ def print_table(problem, r):
 
 def _num(v: float) -> str:
     return f"{v:.0f}" if float(v).is_integer() and abs(v) < 1e6 else f"{v:.5g}"
-

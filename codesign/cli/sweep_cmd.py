@@ -12,9 +12,12 @@ import os
 import sys
 import time
 
+from ..config import load_experiment
 from ..errors import ConfigError
-from ._common import load_yaml_config
-from .sweep_report import print_done, report
+from ..workflows import configure_jax, merge_sweeps, run_sweep, sweep_report
+from ._common import print_json
+from ._progress import ProgressPrinter
+from .sweep_report import print_done, print_summary
 
 
 def add_parser(sub):
@@ -78,23 +81,6 @@ def _samples(text):
     return int(x)
 
 
-def configure_jax(args):
-    """Device set-up; must run before anything touches a JAX backend."""
-    import jax
-    if args.cpu_devices:
-        jax.config.update("jax_num_cpu_devices", args.cpu_devices)
-    cache = os.environ.get("CODESIGN_JAX_CACHE", os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "codesign", "jax"))
-    if cache and cache != "off" and not jax.config.jax_compilation_cache_dir:
-        # Resumed and repeated sweeps skip the compile (seconds per variant).
-        jax.config.update("jax_compilation_cache_dir", cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-    if args.distributed:
-        jax.config.update("jax_cpu_collectives_implementation", "gloo")
-        jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
-                                   process_id=args.process_id)
-
-
 def run(args):
     from ..sweep.store import WriteError
     try:
@@ -106,7 +92,13 @@ def run(args):
 
 def _run(args):
     if args.report:
-        return report(args.report, args.json)
+        rep = sweep_report(args.report)
+        if args.json:
+            print_json({**rep.summary, "plot": rep.plot})
+        else:
+            print_summary(rep.summary, args.report, rep.manifest)
+            print(f"  plot: {rep.plot}")
+        return 0
     if args.cpu_devices is not None and args.cpu_devices < 1:
         raise ConfigError(f"--cpu-devices {args.cpu_devices}; allowed: a positive integer")
     if args.chunk is not None and args.chunk < 1:
@@ -114,22 +106,29 @@ def _run(args):
     if not args.out:
         raise ConfigError("--out DIR is required")
     shard = parse_shard(args.shard)
+    info = {"argv": sys.argv[1:]}
     if args.merge:
-        from .sweep_run import merge
-        return merge(args)
+        r = merge_sweeps(args.out, args.merge, info)
+        if args.json:
+            print_json({k: r[k] for k in ("dir", "done_points", "target_points")})
+        else:
+            state = "complete" if r["done_points"] >= r["target_points"] else "partial"
+            print(f"merged {len(args.merge)} directories into {args.out}: {r['done_points']:,} of "
+                  f"{r['target_points']:,} points ({state}); `codesign sweep --report {args.out}` prints and plots it")
+        return 0
     if not args.distributed and any(v is not None for v in (args.coordinator, args.num_processes, args.process_id)):
         raise ConfigError("--coordinator, --num-processes and --process-id need --distributed")
     if not args.config and not args.resume:
         raise ConfigError("give a CONFIG, or --resume --out DIR to continue a sweep")
-    overrides = {"mode": args.mode, "seed": args.seed, "chunk": args.chunk, "samples": _samples(args.samples)}
-    if overrides["samples"] is not None and args.mode is None:
-        overrides["mode"] = "random"
-    cfg = load_yaml_config(args.config) if args.config else None
-    configure_jax(args)
-    from .sweep_run import execute
+    samples = _samples(args.samples)
+    cfg = load_experiment(args.config) if args.config else None
+    configure_jax(args.cpu_devices, args.distributed, args.coordinator, args.num_processes, args.process_id)
+    import jax  # noqa: PLC0415 (after the device set-up)
+    printer = None if args.quiet or jax.process_index() != 0 else ProgressPrinter(pipe_every_s=5.0)
     t0 = time.perf_counter()
     try:
-        result = execute(args, cfg, overrides, shard)
+        result = run_sweep(cfg, args.out, mode=args.mode, samples=samples, seed=args.seed, chunk=args.chunk,
+                           shard=shard, rows=args.rows, resume=args.resume, progress=printer, info=info)
     except KeyboardInterrupt:
         print("\ncodesign sweep: interrupted; run the same command to continue", file=sys.stderr)
         return 130

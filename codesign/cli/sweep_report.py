@@ -1,6 +1,4 @@
-"""``codesign sweep --report DIR``: print a sweep's summary and plot DIR/report.png."""
-from pathlib import Path
-
+"""Text reports of ``codesign sweep``: a finished run and ``--report DIR``."""
 from ._common import fmt, print_json
 
 _SHOW = ("usd_per_million_tokens", "decode_tokens_per_s_per_user", "throughput_tokens_per_s", "chips",
@@ -53,29 +51,6 @@ def print_summary(s: dict, where: str, manifest: dict | None = None, limit: int 
         print(f"  made by codesign {manifest['versions'].get('codesign')} (jax {manifest['versions'].get('jax')}), "
               f"git {manifest.get('git_commit') or 'unknown'}; last run "
               + (f"{fmt(rate)} points/s over {run.get('elapsed_s', 0):.1f} s" if rate else "(no timing)"))
-
-
-def report(directory: str, as_json: bool = False) -> int:
-    from ..sweep import make_plan, summarize
-    from ..sweep.enumerate import overlap
-    from ..sweep.plot import report_png
-    from ..sweep.store import atomic_write, load_state, read_manifest
-
-    manifest = read_manifest(directory)
-    ident = manifest["identity"]
-    plan = make_plan(ident["config"], ident["sweep"])
-    red, done = load_state(directory, plan.spec)
-    red = red if red is not None else plan.empty()
-    start, stop = manifest.get("shard_range") or (0, plan.enum.total)
-    s = summarize(plan.enum, plan.spec, red, target_points=stop - start, done_points=overlap(done, start, stop))
-    png = Path(directory) / "report.png"
-    atomic_write(png, report_png(plan.spec, red, f"{directory}: {s['points']:,} points, {s['feasible']:,} feasible"))
-    if as_json:
-        print_json({**s, "plot": str(png)})
-    else:
-        print_summary(s, directory, manifest)
-        print(f"  plot: {png}")
-    return 0
 
 
 def print_done(result: dict, elapsed: float, as_json: bool):

@@ -1,9 +1,7 @@
 """``codesign validate``: predictions vs published measurements, row by row and summarised."""
 import sys
 
-from ..config.calibrated import load_fitted
-from ..config.measurements import load_dataset
-from ..validation import predict_cases, results, summarize
+from ..workflows import run_validate
 from ._common import add_dataset_args, print_json
 
 
@@ -14,47 +12,20 @@ def add_parser(sub):
                                    "cannot express and the rows skipped as malformed.")
     add_dataset_args(p)
     p.add_argument("--calibrated", action="store_true",
-                   help="use the fitted values of configs/calibration/fitted.yaml (default: uncalibrated presets)")
+                   help="use the fitted values of `codesign calibrate` (default: uncalibrated presets)")
     p.add_argument("--plot", metavar="PATH", help="write a parity plot (PNG, log axes)")
     p.add_argument("--json", action="store_true", help="machine-readable output (SI units)")
     p.set_defaults(func=run)
 
 
-def report(data, calibrated: bool) -> dict:
-    """Everything validate reports, as plain data."""
-    res = results(data.cases, predict_cases(data.cases))
-    skipped = sum(1 for i in data.issues if i.line)  # issues tied to a row (the others: mapping entries)
-    return {
-        "calibrated": calibrated,
-        "files": data.files,
-        "counts": {"rows": len(res) + len(data.inexpressible) + skipped, "expressed": len(res),
-                   "inexpressible": len(data.inexpressible), "skipped": skipped,
-                   "mapping_issues": len(data.issues) - skipped},
-        "rows": [r.to_dict() for r in res],
-        "summary": {"by_system": summarize(res, "hardware"), "by_metric": summarize(res, "kind")},
-        "inexpressible": [{"id": x.row.id, "where": x.row.where, "system": x.row.system,
-                           "metric": x.row.metric, "reason": x.reason} for x in data.inexpressible],
-        "issues": [{"file": i.file, "line": i.line, "id": i.id, "message": i.message} for i in data.issues],
-        "_results": res,
-    }
-
-
 def run(args):
-    if args.calibrated:
-        load_fitted()  # a missing or malformed fitted file is one clear error, not one per row
-    data = load_dataset(args.data, args.mapping, calibrated=args.calibrated)
-    out = report(data, args.calibrated)
-    res = out.pop("_results")
-    for i in data.issues:
+    v = run_validate(args.data, args.mapping, calibrated=args.calibrated, plot=args.plot)
+    for i in v.dataset.issues:
         print(f"codesign validate: warning: {i}", file=sys.stderr)
-    if args.plot:
-        from ._plots import parity_plot  # noqa: PLC0415 (matplotlib only when plotting)
-        label = "calibrated" if args.calibrated else "uncalibrated presets"
-        parity_plot(res, args.plot, f"codesign validate: predicted vs measured ({label})")
     if args.json:
-        print_json(out)
+        print_json(v.report)
     else:
-        print_report(out, args.plot)
+        print_report(v.report, args.plot)
     return 0
 
 
@@ -69,7 +40,7 @@ def print_report(r, plot):
     print(f"  {c['rows']} rows: {c['expressed']} expressed, {c['inexpressible']} inexpressible, "
           f"{c['skipped']} skipped as malformed or unknown"
           + (f"; {c['mapping_issues']} mapping entries rejected" if c["mapping_issues"] else ""))
-    print(f"  hardware: {'CALIBRATED (fitted values, configs/calibration/fitted.yaml)' if r['calibrated'] else 'uncalibrated presets (stated physical constants)'}")
+    print(f"  hardware: {'CALIBRATED (fitted values, codesign/presets/calibration/fitted.yaml)' if r['calibrated'] else 'uncalibrated presets (stated physical constants)'}")
     print(f"\n  {'row':34s} {'system':14s} {'metric':16s} {'mode':11s} {'measured':>10s} {'predicted':>10s} {'error':>7s} {'batch':>6s}")
     for x in r["rows"]:
         flag = "" if x["feasible"] else "  (does not fit / misses bound)"

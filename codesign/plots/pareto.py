@@ -1,12 +1,10 @@
 """Pareto-front figures: fronts as step-connected points, reference designs as labelled
 markers, log axes (cost and speed span decades)."""
-import matplotlib
+import matplotlib.colors
+import matplotlib.ticker
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..errors import ConfigError  # noqa: E402
+from ._figure import new_figure, save
 
 LABELS = {"usd_per_million_tokens": "$ per million output tokens",
           "decode_tokens_per_s_per_user": "decode tokens/s per user",
@@ -32,9 +30,10 @@ def plot_fronts(fronts, path, x_metric: str, y_metric: str, refs=(), title: str 
     (x, y[, c]); ``refs``: [(label, [(x, y), ...])] drawn as markers (a line through a
     sweep). ``panels``: optional [(title, fronts, refs)] for side-by-side panels."""
     panels = panels or [(title, fronts, refs)]
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.8), squeeze=False, layout="constrained")
+    fig = new_figure(figsize=(6.2 * len(panels), 4.8), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (ptitle, pfronts, prefs) in zip(axes[0], panels):
-        for k, (label, vals, cvals) in enumerate(pfronts):
+        for label, vals, cvals in pfronts:
             vals = np.asarray(vals, float)
             if not len(vals):
                 continue
@@ -60,9 +59,4 @@ def plot_fronts(fronts, path, x_metric: str, y_metric: str, refs=(), title: str 
         ax.grid(True, which="both", alpha=0.25)
         ax.set_title(ptitle, fontsize=9, wrap=True)
         ax.legend(fontsize=7.5, loc="best")
-    try:
-        fig.savefig(path, dpi=130)
-    except OSError as e:
-        raise ConfigError(f"cannot write plot {str(path)!r}: {e}") from None
-    finally:
-        plt.close(fig)
+    save(fig, path, dpi=130)

@@ -1,22 +1,10 @@
-"""Plots for the CLI (edge layer): parity plot of predictions vs measurements, fit loss."""
+"""Figures of a validation or a fit: parity plot of predictions vs measurements, loss history."""
 import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..errors import ConfigError  # noqa: E402
+from ._figure import new_figure, save
 
 _MARKERS = "osD^v<>Ph*X"
-
-
-def _save(fig, path):
-    try:
-        fig.savefig(path, dpi=130, bbox_inches="tight")
-    except OSError as e:
-        raise ConfigError(f"cannot write plot {str(path)!r}: {e}") from None
-    finally:
-        plt.close(fig)
 
 
 def parity_plot(results, path, title: str, band: float = 0.2):
@@ -26,9 +14,9 @@ def parity_plot(results, path, title: str, band: float = 0.2):
     systems = list(dict.fromkeys(r.hardware for r in results))
     cols = min(3, max(1, len(kinds)))
     rows = int(np.ceil(len(kinds) / cols)) if kinds else 1
-    fig, axes = plt.subplots(rows, cols, figsize=(4.8 * cols, 4.4 * rows), squeeze=False,
-                             layout="constrained")
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig = new_figure(figsize=(4.8 * cols, 4.4 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, kind in zip(axes.flat, kinds):
         sub = [r for r in results if r.kind == kind]
         lo = min(min(r.measured, r.predicted) for r in sub) / 1.6
@@ -50,13 +38,14 @@ def parity_plot(results, path, title: str, band: float = 0.2):
     for ax in list(axes.flat)[len(kinds):]:
         ax.axis("off")
     fig.suptitle(title)
-    _save(fig, path)
+    save(fig, path, dpi=130, bbox_inches="tight")
 
 
 def loss_plot(history, path, title: str):
     """Loss per step of a fit (log y)."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig = new_figure(figsize=(5.5, 3.6))
+    ax = fig.subplots()
     ax.semilogy(np.arange(1, len(history) + 1), history)
     ax.set(xlabel="adam step", ylabel="loss (mean squared log error + prior)", title=title)
     ax.grid(True, which="both", lw=0.3, alpha=0.5)
-    _save(fig, path)
+    save(fig, path, dpi=130, bbox_inches="tight")

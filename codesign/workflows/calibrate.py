@@ -1,0 +1,99 @@
+"""Fit per-family efficiency factors and overheads to the measurement dataset, report
+in-sample, leave-one-out and hold-out-system errors, and (where asked) save the fitted file."""
+import datetime
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import yaml
+
+from ..config.calibrated import fitted_path
+from ..config.measurements import Dataset, display_path, load_dataset
+from ..errors import ConfigError
+
+_HEADER = ("# FITTED VALUES - written by `codesign calibrate`; do not edit by hand.\n"
+           "# These are not physical constants: they are efficiency factors and fixed overheads per\n"
+           "# hardware family, fitted to the dataset named below (paths + sha256). Presets stay\n"
+           "# uncalibrated unless asked: load_hardware(name, calibrated=True) / --calibrated.\n")
+
+
+class Calibration(NamedTuple):
+    study: object  # codesign.calibration.study.Study
+    document: dict  # the fitted file's content
+    written: str | None  # where it was written (display path), or None
+    dataset: Dataset
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.study.full.converged)
+
+    def to_dict(self) -> dict:
+        """What ``codesign calibrate --json`` prints: the document, where it went, the loss
+        at 11 checkpoints and every row's in-sample, leave-one-out and hold-out predictions."""
+        return self.document | {"written": self.written, "loss_history": loss_checkpoints(self.study.full.loss_history),
+                                "rows": prediction_rows(self.study)}
+
+
+def check_fit_arguments(steps: int, learning_rate: float, prior_weight: float):
+    if steps < 10:
+        raise ConfigError(f"steps = {steps}; allowed: an integer >= 10")
+    if not 0 < learning_rate <= 1:
+        raise ConfigError(f"learning_rate = {learning_rate}; allowed: a number in (0, 1]")
+    if not 0 <= prior_weight < 1:
+        raise ConfigError(f"prior_weight = {prior_weight}; allowed: a number in [0, 1)")
+
+
+def run_calibrate(data=None, mapping=None, *, dataset: Dataset | None = None, steps: int = 1500,
+                  learning_rate: float = 0.05, prior_weight: float = 1e-3, cross_validate: bool = True,
+                  out=None, write: bool = True, allow_unconverged: bool = False, plot=None,
+                  fit_date: str | None = None) -> Calibration:
+    """Fit bounded per-family parameters by adam on mean squared log error.
+
+    Args:
+        data, mapping: measurement CSVs and mapping YAML (default: the shipped dataset);
+            ignored with ``dataset``.
+        steps, learning_rate, prior_weight: adam steps per fit (>= 10), peak learning rate
+            in (0, 1], weak pull towards the start values in [0, 1).
+        cross_validate: also run the leave-one-out and hold-out-system fits.
+        out: fitted file to write (default: :func:`codesign.config.calibrated.fitted_path`).
+        write: write it (only if the fit converged, unless ``allow_unconverged``).
+        plot: path of the full fit's loss history (PNG), or None.
+        fit_date: ISO date recorded in the file (default: today).
+    """
+    from ..calibration import fit as F  # noqa: PLC0415 (heavy: jax tracing of the whole dataset)
+    from ..calibration.study import fitted_document, run_study  # noqa: PLC0415
+
+    check_fit_arguments(steps, learning_rate, prior_weight)
+    dataset = dataset if dataset is not None else load_dataset(data, mapping)
+    problem = F.make_problem(dataset.cases)
+    if problem.n == 0:
+        raise ConfigError("no expressible rows of a fitted metric (per-user speed, throughput, energy per token)")
+    study = run_study(problem, steps, learning_rate, prior_weight, cross_validate=cross_validate)
+    doc = fitted_document(study, dataset.files, fit_date or datetime.date.today().isoformat())
+    path = Path(out) if out else fitted_path()
+    written = None
+    if write and (study.full.converged or allow_unconverged):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(_HEADER + yaml.safe_dump(doc, sort_keys=False, width=110))
+        except OSError as e:
+            raise ConfigError(f"cannot write {str(path)!r}: {e}") from None
+        written = display_path(path)
+    if plot:
+        from ..plots import loss_plot  # noqa: PLC0415 (matplotlib only when plotting)
+        loss_plot(study.full.loss_history, plot, f"codesign calibrate: full fit ({problem.n} rows)")
+    return Calibration(study, doc, written, dataset)
+
+
+def loss_checkpoints(history, k: int = 10) -> list:
+    """The loss at k + 1 evenly spaced steps (first and last included), steps 1-based."""
+    idx = np.unique(np.linspace(0, len(history) - 1, k + 1).astype(int))
+    return [{"step": int(i) + 1, "loss": float(history[i])} for i in idx]
+
+
+def prediction_rows(study) -> list:
+    p = study.problem
+    return [{"id": c.row.id, "hardware": c.hardware, "kind": c.kind, "measured": float(m),
+             "in_sample": float(a), "leave_one_out": float(b), "hold_out_system": float(h)}
+            for c, m, a, b, h in zip(p.cases, study.measured, study.in_sample_pred, study.loo_pred,
+                                     study.holdout_pred)]

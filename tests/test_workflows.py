@@ -1,0 +1,196 @@
+"""The public library API behind the CLI (``codesign.workflows``), in process: the same results
+as the command, resumable sweeps, one progress type, errors that name arguments."""
+import ast
+import json
+import math
+import pathlib
+
+import numpy as np
+import pytest
+
+import codesign as cd
+from codesign.cli._progress import line
+from codesign.cli.main import main
+from codesign.errors import ConfigError
+from codesign.progress import Progress
+from codesign.workflows import (check_shard, configure_jax, evaluate_request, objective_value, parse_experiment_problem,
+                                run_optimize, run_pareto, run_sweep, search_settings, sweep_report)
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+TINY = {
+    "hardware": "groq-lpu-v1", "model": "llama-2-70b", "weight_dtype": "int8", "kv_dtype": "int8",
+    "space": {"chip.sram_bytes": {"min": 2.0e8, "max": 6.0e8, "log": True, "num": 4},
+              "mapping.tp": [4, 8], "mapping.pp": {"min": 70, "max": 80, "integer": True},
+              "mapping.batch": [64, 96, 128, 256]},
+    "objective": "usd_per_million_tokens",
+    "constraints": {"decode_tokens_per_s_per_user": {"min": 300}},
+}
+GRID_POINTS = 4 * 2 * 11 * 4
+
+
+def cli_json(capsys, *argv):
+    capsys.readouterr()
+    assert main([*map(str, argv)]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def without_timing(r: dict) -> dict:
+    return {k: v for k, v in r.items() if k not in ("wall_s", "total_wall_s")}
+
+
+def test_run_optimize_equals_the_cli_json(tmp_path, capsys):
+    path = tmp_path / "tiny.json"  # JSON is YAML: the CLI reads the same mapping
+    path.write_text(json.dumps(TINY))
+    lib = run_optimize(str(path), method="grid")
+    assert without_timing(lib) == without_timing(cli_json(capsys, "optimize", path, "--method", "grid", "--json",
+                                                          "--quiet"))
+    assert lib["config"] == str(path) and lib["evaluations"] == GRID_POINTS
+    # the grid is exhaustive: its best is the least $/Mtok among the feasible designs it reports
+    best = lib["designs"][0]
+    assert best["objective_value"] == pytest.approx(best["metrics"]["usd_per_million_tokens"], rel=1e-6)
+    assert [d["objective_value"] for d in lib["designs"]] == sorted(d["objective_value"] for d in lib["designs"])
+    assert all(d["metrics"]["decode_tokens_per_s_per_user"] >= 300 for d in lib["designs"])
+
+
+def test_progress_is_one_type_with_monotone_fractions_ending_at_one():
+    seen = []
+    out = run_optimize(TINY, method="random", budget=600, seed=3, progress=seen.append)
+    assert seen and all(isinstance(p, Progress) for p in seen)
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and fractions.count(1.0) == 1
+    assert {p.task for p in seen} == {"random"} and {p.unit for p in seen} == {"evaluations"}
+    assert [p.done for p in seen] == sorted(p.done for p in seen) and seen[-1].done == out["evaluations"] <= 600
+    # best is reported in the metric's own unit: the last one is the result's optimum
+    assert seen[-1].best == pytest.approx(out["designs"][0]["objective_value"], rel=1e-6)
+
+
+def test_library_errors_name_arguments_not_flags(tmp_path):
+    cases = [
+        (lambda: run_optimize(TINY, budget=0), "budget = 0; allowed: an integer >= 1"),
+        (lambda: search_settings(TINY, {"method": "annealing"}), "method = 'annealing'; allowed: gradient"),
+        (lambda: search_settings(TINY, {"budgets": 3}), "unknown key 'budgets'"),
+        (lambda: run_sweep(TINY, tmp_path / "s", chunk=0), "chunk = 0; allowed: a positive integer"),
+        (lambda: run_sweep(None, tmp_path / "s"), "cfg = None"),
+        (lambda: check_shard((3, 2)), "shard = (3, 2): shard 3 is out of range"),
+        (lambda: configure_jax(cpu_devices=0), "cpu_devices = 0"),
+        (lambda: run_pareto(TINY), "pareto: needs 2 or 3 metrics"),
+        (lambda: run_optimize(str(tmp_path / "missing.yaml")), "missing.yaml' not found"),
+    ]
+    for call, needle in cases:
+        with pytest.raises(ConfigError) as e:
+            call()
+        assert needle in str(e.value) and "--" not in str(e.value), str(e.value)
+
+
+def test_objective_value_inverts_the_log_transform():
+    problem = parse_experiment_problem(TINY)
+    assert objective_value(problem, math.log(2.5)) == pytest.approx(2.5)  # minimised: J = ln(m)
+
+
+def test_evaluate_request_equals_the_cli_json(capsys):
+    req = {"hardware": "groq-lpu-v1", "model": "llama-2-70b", "weight_dtype": "int8", "chips": 576}
+    lib = evaluate_request(req)
+    assert lib == cli_json(capsys, "evaluate", "--hardware", "groq-lpu-v1", "--model", "llama-2-70b",
+                           "--weight-dtype", "int8", "--chips", "576", "--json")
+    assert lib["chips"] == 576 and lib["tp"] * lib["pp"] * lib["dp"] == 576 and lib["fits"] is True
+
+
+SWEEP = TINY | {"space": TINY["space"] | {"mapping.batch": [64, 128]}, "sweep": {"chunk": 64}}
+SWEEP_POINTS = 4 * 2 * 11 * 2
+
+
+def _arrays(d):
+    with np.load(d / "reductions.npz") as z:
+        return {k: z[k] for k in z.files}
+
+
+def test_run_sweep_interrupted_then_resumed_equals_one_run(tmp_path):
+    whole = run_sweep(SWEEP, tmp_path / "whole")
+    assert whole["run_points"] == whole["summary"]["points"] == SWEEP_POINTS and whole["summary"]["complete"]
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_two(p):
+        assert isinstance(p, Progress) and p.unit == "points" and p.total == SWEEP_POINTS
+        if p.done >= 128:
+            raise Stop
+
+    with pytest.raises(Stop):
+        run_sweep(SWEEP, tmp_path / "split", progress=stop_after_two)
+    partial = sweep_report(tmp_path / "split", plot=False).summary
+    assert 0 < partial["points"] < SWEEP_POINTS and not partial["complete"]
+    seen = []
+    rest = run_sweep(None, tmp_path / "split", resume=True, progress=seen.append)  # config from the manifest
+    assert rest["run_points"] == SWEEP_POINTS - partial["points"]
+    assert [p.fraction for p in seen] == sorted(p.fraction for p in seen) and seen[-1].fraction == 1.0
+    a, b = _arrays(tmp_path / "whole"), _arrays(tmp_path / "split")
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert rest["summary"]["top_k"] == whole["summary"]["top_k"]
+    again = run_sweep(SWEEP, tmp_path / "whole")  # the same call again: nothing left to do
+    assert again["run_points"] == 0 and again["summary"] == whole["summary"]
+
+
+def test_run_pareto_writes_files_only_when_asked(tmp_path, monkeypatch):
+    import pyarrow.csv as pcsv
+    cfg = TINY | {"pareto": ["usd_per_million_tokens", "decode_tokens_per_s_per_user"],
+                  "search": {"budget": 1500, "points": 4}}
+    monkeypatch.chdir(tmp_path)
+    res = run_pareto(cfg, tmp_path / "front")
+    assert sorted(p.name for p in (tmp_path / "front").iterdir()) == [
+        "front.csv", "front.parquet", "front.png", "summary.json"]
+    assert pcsv.read_csv(tmp_path / "front" / "front.csv").num_rows == res.summary["points"] == len(res.rows) > 0
+    # no row dominates another in (min $/Mtok, max tokens/s/user)
+    pts = np.array([(r["metric.usd_per_million_tokens"], -r["metric.decode_tokens_per_s_per_user"])
+                    for r in res.rows if r["on_joint_front"]])
+    for p in pts:
+        assert not np.any(np.all(pts <= p, 1) & np.any(pts < p, 1))
+    bare = run_pareto(cfg)
+    assert bare.summary["files"] == {} and sorted(p.name for p in tmp_path.iterdir()) == ["front"]
+    assert bare.summary["hypervolume"] == pytest.approx(res.summary["hypervolume"], rel=1e-6)  # same seed
+
+
+def test_printer_renders_search_and_sweep_progress():
+    assert line(Progress("grid", 0.5, 1234, best=3.21, elapsed_s=2.0), best_unit="usd") == (
+        "[grid]  50.0%  1,234 evaluations  best 3.21 usd  2.0 s")
+    assert line(Progress("sweep", 0.25, 2_500_000, 10_000_000, "points", elapsed_s=9.5, rate_per_s=5e5,
+                         eta_s=15.0)) == "[sweep]  25.0%  2.5 M/10 M points  500 k points/s  ETA 00:00:15  9.5 s"
+
+
+def _modules(*dirs):
+    for d in dirs:
+        yield from (ROOT / d).rglob("*.py")
+
+
+def test_nothing_outside_the_cli_imports_it():
+    bad = []
+    for path in _modules("codesign", "experiments", "benchmarks"):
+        if path.parent.name == "cli" and path.parent.parent.name == "codesign":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [("." * node.level) + (node.module or "")] if isinstance(node, ast.ImportFrom) else [])
+            bad += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.startswith("codesign.cli") or n == "..cli"
+                    or n.startswith("..cli.")]
+    assert not bad
+
+
+def test_no_backend_is_chosen_at_import():
+    """``matplotlib.use`` at module level changes the caller's backend on import."""
+    bad = []
+    for path in _modules("codesign", "experiments"):
+        for stmt in ast.parse(path.read_text()).body:
+            if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+                continue  # choosing a backend inside the function that writes a PNG is allowed
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Attribute) and node.attr == "use" and getattr(node.value, "id", "") == "matplotlib":
+                    bad.append(str(path.relative_to(ROOT)))
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)) and "pyplot" in ast.dump(stmt):
+                bad.append(f"{path.relative_to(ROOT)} imports pyplot")
+    assert not bad
+
+
+def test_package_exports_the_workflows():
+    assert cd.workflows.run_optimize is run_optimize
