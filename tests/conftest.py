@@ -1,9 +1,28 @@
 import subprocess
 import types
 
+import jax
+import numpy as np
 import pytest
+import yaml
 
 import codesign as cd
+
+#: The LPU co-design problem of the search tests (usd per Mtok at >= 300 tokens/s per user).
+LPU_PROBLEM = """
+hardware: groq-lpu-v1
+model: llama-2-70b
+weight_dtype: int8
+kv_dtype: int8
+space:
+  chip.sram_bytes: {min: 5.0e+7, max: 2.0e+9, log: true, num: 24}
+  mapping.tp: [1, 2, 4, 8]
+  mapping.pp: {min: 1, max: 80, integer: true}
+  mapping.batch: {min: 1, max: 512, integer: true, log: true, num: 40}
+objective: usd_per_million_tokens
+constraints:
+  decode_tokens_per_s_per_user: {min: 300}
+"""
 
 
 def _runs_subprocess(fn, seen=None) -> bool:
@@ -29,6 +48,19 @@ def _runs_subprocess(fn, seen=None) -> bool:
     return False
 
 
+def assert_png(path, min_width=300, min_height=200):
+    """``path`` is a real PNG: the signature, a decodable image of at least the given pixel
+    size, and not one flat colour (something was drawn). Returns the (h, w, channels) array."""
+    from matplotlib import image  # noqa: PLC0415 (only the plot tests pay for it)
+
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    img = image.imread(path)
+    assert img.ndim == 3 and img.shape[0] >= min_height and img.shape[1] >= min_width, img.shape
+    assert float(img[..., :3].std()) > 0.01, f"{path} is blank"
+    return img
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark tests that start a subprocess (directly, through a helper or a fixture) ``cli``:
     ``pytest -m "not cli"`` is the fast in-process part."""
@@ -39,6 +71,31 @@ def pytest_collection_modifyitems(config, items):
             fns += [d.func for defs in info.name2fixturedefs.values() for d in defs]
         if any(_runs_subprocess(f) for f in fns if f is not None):
             item.add_marker(pytest.mark.cli)
+
+
+@pytest.fixture(scope="session")
+def lpu_brute_force() -> dict:
+    """Optimum of LPU_PROBLEM by brute force: every integer (tp, pp, batch) in the space
+    (4 x 80 x 512 = 163,840 mappings), each with the smallest SRAM per chip that holds its
+    weights, KV cache and activations (SRAM only adds cost: it never changes the timing),
+    judged by the problem's own objective and constraints at exact fidelity."""
+    from codesign.config import load_problem  # noqa: PLC0415 (only the tests that ask pay for it)
+
+    problem = load_problem(yaml.safe_load(LPU_PROBLEM))
+    paths = [v.path for v in problem.space.variables]
+    tp, pp, batch = (a.ravel() for a in np.meshgrid([1.0, 2.0, 4.0, 8.0], np.arange(1.0, 81.0),
+                                                    np.arange(1.0, 513.0), indexing="ij"))
+    cols = {"chip.sram_bytes": np.full(tp.size, 1e9), "mapping.tp": tp, "mapping.pp": pp, "mapping.batch": batch}
+    x = np.stack([cols[p] for p in paths], axis=1).astype(np.float32)
+    run = jax.jit(jax.vmap(lambda xi: problem.evaluate(0, xi)))
+    need = np.asarray(run(x).metrics.memory_per_chip_bytes, np.float64)
+    x[:, paths.index("chip.sram_bytes")] = np.maximum(need * (1 + 1e-5), 5e7)
+    ev = run(x)
+    ok = np.asarray(ev.feasible) & (x[:, paths.index("chip.sram_bytes")] <= 2e9)
+    usd = np.where(ok, np.asarray(ev.metrics.usd_per_million_tokens), np.inf)
+    i = int(np.argmin(usd))
+    return {"usd_per_million_tokens": float(usd[i]), "feasible": int(ok.sum()),
+            **{p: float(x[i, k]) for k, p in enumerate(paths)}}
 
 
 @pytest.fixture(scope="session")
