@@ -35,7 +35,8 @@ def _can_build_wheels() -> bool:
     return (major, minor) >= (70, 1) or importlib.util.find_spec("wheel") is not None
 
 
-def _run(cmd, cwd, timeout=240):
+def _run(cmd, cwd):
+    """Start ``cmd`` in ``cwd`` with no PYTHONPATH or preset/data overrides (nothing but the venv)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CODESIGN_PRESETS", "CODESIGN_DATA")}
     return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
