@@ -73,6 +73,25 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.cli)
 
 
+@pytest.fixture
+def codesign_cli(capsys):
+    """Run ``codesign ARGS...`` in this process (same code as the console script, without
+    a process start and JAX import per call): ``(*args) -> result`` with ``returncode``,
+    ``stdout`` and ``stderr`` as on a ``subprocess.CompletedProcess``."""
+    from codesign.cli import main  # noqa: PLC0415
+
+    def run(*args):
+        capsys.readouterr()  # drop anything printed before
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse errors exit 2
+            code = e.code
+        out = capsys.readouterr()
+        return types.SimpleNamespace(args=list(args), returncode=code, stdout=out.out, stderr=out.err)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def lpu_brute_force() -> dict:
     """Optimum of LPU_PROBLEM by brute force: every integer (tp, pp, batch) in the space

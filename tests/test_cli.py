@@ -1,4 +1,5 @@
-"""The CLI as a user runs it: subprocesses, JSON output, exit code 2 on bad input."""
+"""The CLI: JSON output, exit code 2 on bad input. A few tests run it as a user does (a
+subprocess: ``cli`` marker); the rest call the same entry point in-process (``codesign_cli``)."""
 import json
 import subprocess
 import sys
@@ -41,18 +42,19 @@ def test_evaluate_json_with_defaults_and_sensitivities():
     assert sens["chip.clock_hz"] < 0 and sens["chip.op_pipeline_cycles"] > 0
 
 
-def test_evaluate_config_file_with_flag_override(tmp_path):
+def test_evaluate_config_file_with_flag_override(tmp_path, codesign_cli):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("hardware: groq-lpu-v1\nmodel: llama-2-70b\nweight_dtype: int8\nchips: 576\nbatch: max\n")
-    p = run("evaluate", str(cfg), "--json")
+    p = codesign_cli("evaluate", str(cfg), "--json")
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
     assert r["batch"] == r["max_batch"] and r["batch"] > 1
-    p = run("evaluate", str(cfg), "--batch", "4", "--json")
+    p = codesign_cli("evaluate", str(cfg), "--batch", "4", "--json")
     assert json.loads(p.stdout)["batch"] == 4
 
 
-def test_fewest_chips_default_and_not_fitting_is_reported():
+def test_fewest_chips_default_and_not_fitting_is_reported(codesign_cli):
+    run = codesign_cli
     p = run("evaluate", "--hardware", "groq-lpu-v1", "--model", "llama-2-70b", "--weight-dtype", "int8", "--json")
     r = json.loads(p.stdout)
     assert r["fits"] is True and r["chips"] >= r["min_chips"] >= r["min_chips_weights"] == 300
@@ -74,16 +76,21 @@ def test_fewest_chips_default_and_not_fitting_is_reported():
     (["--hardware", "groq-lpu-v1", "--model", "llama-2-70b", "--batch", "lots"], "allowed: a positive integer or 'max'"),
     (["--hardware", "groq-lpu-v1", "--model", "llama-2-70b", "--frobnicate"], "unrecognized arguments"),
 ])
-def test_bad_input_exits_2_with_a_clear_message(args, expect):
-    p = run("evaluate", *args)
+def test_bad_input_exits_2_with_a_clear_message(args, expect, codesign_cli):
+    p = codesign_cli("evaluate", *args)
     assert p.returncode == 2
     assert expect in p.stderr
     assert "Traceback" not in p.stderr
 
 
-def test_yaml_typo_names_the_key_and_the_allowed_keys(tmp_path):
+def test_yaml_typo_names_the_key_and_the_allowed_keys(tmp_path, codesign_cli):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("hardware: groq-lpu-v1\nmodel: llama-2-70b\nwieght_dtype: int8\n")
-    p = run("evaluate", str(cfg))
+    p = codesign_cli("evaluate", str(cfg))
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert "'wieght_dtype'" in p.stderr and "weight_dtype" in p.stderr
+
+
+def test_bad_input_in_a_real_process_exits_2_without_a_traceback():
+    p = run("evaluate", "--hardware", "groq-v9", "--model", "llama-2-70b")
+    assert p.returncode == 2 and "valid: " in p.stderr and "Traceback" not in p.stderr
