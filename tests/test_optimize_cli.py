@@ -85,10 +85,10 @@ def test_every_method_finds_a_feasible_design_with_progress(tmp_path, method):
     (lambda c: c.update({"search": {"budget": 0}}), "budget = 0; allowed"),
     (lambda c: c.update({"search": {"gradient": {"starz": 4}}}), "search.gradient.starz"),
 ])
-def test_bad_input_exits_2_naming_what_is_allowed(tmp_path, edit, needle):
+def test_bad_input_exits_2_naming_what_is_allowed(tmp_path, edit, needle, codesign_cli):
     cfg = json.loads(json.dumps(TINY))
     edit(cfg)
-    p = run("optimize", write(tmp_path, cfg), "--quiet")
+    p = codesign_cli("optimize", write(tmp_path, cfg), "--quiet")  # in-process: no JAX start per case
     assert p.returncode == 2 and needle in p.stderr, p.stderr
     assert "Traceback" not in p.stderr
 
