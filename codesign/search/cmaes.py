@@ -24,7 +24,7 @@ from . import archive as arch
 from .base import Searcher
 from .chunked import evaluate_rows, merge_reduced, reduce_rows
 from .codec import make_codec
-from .evaluator import FAST_COMPILE
+from .evaluator import compile_options
 
 DEFAULT_BUDGET = 5000
 INFEASIBLE = 1e3
@@ -121,7 +121,7 @@ def _generation_fn(problem: Problem, variant: int, codec, hyper: CMAESHyper, kee
         new = jax.tree.map(lambda a, b: jnp.where(restart, a, b), _fresh(k_restart, n, hyper.sigma0), new)
         return new, reduce_rows(x, mat, obj, g, ok, jnp.ones(lam, bool), keep)
 
-    return jax.jit(generation, compiler_options=FAST_COMPILE)
+    return jax.jit(generation, compiler_options=compile_options(many_points=True))
 
 
 def cmaes(problem: Problem, hyper: CMAESHyper = CMAESHyper(), budget: int | None = None) -> Searcher:

@@ -17,9 +17,23 @@ from ..objectives.objective import metric_signs
 
 #: Points per compiled evaluation call; batches are padded to a multiple of it.
 CHUNK = 1024
-#: The model costs microseconds per point; compile time dominates on CPU, so every search
-#: program skips the expensive XLA backend passes (about 2x faster to compile).
-FAST_COMPILE = {"xla_backend_optimization_level": 0}
+
+
+def compile_options(many_points: bool = False) -> dict:
+    """XLA options of a search program.
+
+    ``many_points`` (grid, random and CMA-ES chunks: millions of points through one
+    program): XLA's defaults. Otherwise (the gradient searcher's descent blocks, exact checks
+    of a few thousand designs, sensitivities), compilation dominates on CPU, so the program
+    skips the expensive backend passes and uses the classic elemental code generator
+    (``xla_backend_optimization_level = 0``, ``xla_cpu_use_fusion_emitters = false``).
+    Measured on the search benchmark (CPU seconds to compile, points/s): exact chunk
+    1.6 s / 4.8 M/s by default vs 0.28 s / 1.9 M/s lean; descent block 4.9 s vs 1.0 s.
+    Other backends always get XLA's defaults.
+    """
+    if many_points or jax.default_backend() != "cpu":
+        return {}
+    return {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}
 
 
 def metric_plan(metrics: tuple[str, ...]):
@@ -30,7 +44,7 @@ def metric_plan(metrics: tuple[str, ...]):
 
 @functools.lru_cache(maxsize=64)
 def _compiled(problem: Problem, variant: int):
-    return jax.jit(evaluate_rows(problem, variant), compiler_options=FAST_COMPILE)
+    return jax.jit(evaluate_rows(problem, variant), compiler_options=compile_options())
 
 
 def exact_batch(problem: Problem, variant: int, x):

@@ -20,7 +20,7 @@ from ..specs._pytree import pytree_dataclass, static
 from . import archive as arch
 from .base import Searcher
 from .chunked import evaluate_rows, merge_reduced, reduce_rows
-from .evaluator import FAST_COMPILE
+from .evaluator import compile_options
 
 
 @pytree_dataclass
@@ -47,7 +47,7 @@ def chunk_fn(problem: Problem, enum: Enumeration, variant: int, chunk: int, keep
         x = enum.decode(args, offsets)
         return reduce_rows(x, *rows(x), offsets < n_valid, keep)
 
-    return jax.jit(fn, compiler_options=FAST_COMPILE)
+    return jax.jit(fn, compiler_options=compile_options(many_points=True))
 
 
 def grid_chunk_fn(problem: Problem, variant: int, chunk: int, keep: int):

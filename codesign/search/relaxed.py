@@ -24,7 +24,7 @@ from ..model import METRIC_NAMES, Fidelity
 from ..objectives import Problem
 from ..objectives.objective import signed_log
 from .codec import Codec
-from .evaluator import FAST_COMPILE, metric_plan
+from .evaluator import compile_options, metric_plan
 
 BIG = 1e9  # stands for "no ε-constraint" (finite, so that gradients stay finite)
 
@@ -105,7 +105,7 @@ def descent_block(problem: Problem, variant: int, codec: Codec, metrics: tuple, 
         keys = jax.random.split(jax.random.fold_in(jax.random.key(0), seed), z.shape[0])
         return batched(z, opt, lam, rho, w, eps, mask, best_z, best_j, keys, lrs, margin, p)
 
-    return jax.jit(block, compiler_options=FAST_COMPILE)
+    return jax.jit(block, compiler_options=compile_options())
 
 
 def adam_init(z: np.ndarray):

@@ -24,7 +24,7 @@ from ..model import Fidelity
 from ..model.sensitivity import elasticities
 from ..objectives import Problem, sense
 from .codec import make_codec
-from .evaluator import FAST_COMPILE, exact_batch
+from .evaluator import compile_options, exact_batch
 from .repair import pattern_moves
 
 RELAX = math.log(1.01)
@@ -53,7 +53,7 @@ def multipliers(problem: Problem, variant: int, x, active: list[int], sharpness:
         return jnp.concatenate([ev.objective[None], ev.violations[jnp.asarray(active, int)]])
 
     z = codec.encode(np.asarray(x, float)[None], np)[0].astype(np.float32)
-    jac = np.asarray(jax.jit(jax.jacfwd(terms), compiler_options=FAST_COMPILE)(z), float)
+    jac = np.asarray(jax.jit(jax.jacfwd(terms), compiler_options=compile_options())(z), float)
     grad_j, grad_g = jac[0], jac[1:]
     zz = np.asarray(z)
     # A coordinate at its lower (upper) bound may keep a positive (negative) residual.

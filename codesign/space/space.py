@@ -52,12 +52,6 @@ class DesignSpace:
             specs[k] = spec_replace(specs[k], **{field: x[i]})
         return tuple(specs)
 
-    def from_unit(self, u):
-        return jnp.stack([v.from_unit(u[..., i], jnp) for i, v in enumerate(self.variables)], axis=-1)
-
-    def to_unit(self, x):
-        return jnp.stack([v.to_unit(x[..., i], jnp) for i, v in enumerate(self.variables)], axis=-1)
-
     # Grid side.
     def grid_axes(self) -> list[np.ndarray]:
         return [np.asarray(v.grid_values(), float) for v in self.variables]
@@ -76,10 +70,7 @@ class DesignSpace:
         axes = [jnp.asarray(a) for a in self.grid_axes()]
         return jnp.stack([a[digits[..., i]] for i, a in enumerate(axes)], axis=-1)
 
-    # Reporting side (host, numpy).
-    def round(self, x) -> np.ndarray:
-        return np.array([v.round(float(xi)) for v, xi in zip(self.variables, np.asarray(x))])
-
+    # Reporting side (host, numpy). Unit coordinates and rounding: ``space.codec``.
     def describe(self, variant: int, x) -> dict:
         out = dict(self.variants[variant].label)
         out.update({v.path: float(xi) for v, xi in zip(self.variables, np.asarray(x))})
