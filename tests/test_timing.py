@@ -45,20 +45,28 @@ FIELDS_FASTER = ("int8_flops_per_s", "fp16_flops_per_s", "sram_bw_bytes_per_s", 
                  "compute_efficiency", "memory_efficiency", "clock_hz")
 
 
-@pytest.mark.parametrize("field", FIELDS_FASTER)
-def test_more_bandwidth_or_compute_never_slows(groq, llama70b, field):
+def test_more_bandwidth_or_compute_never_slows(groq, llama70b):
+    """Each field of FIELDS_FASTER scaled over 0.25x..8x (one batch, one compilation)."""
     chip, system, w, m, sc = groq_design(groq, llama70b, batch=8.0)
-    factors = jnp.geomspace(0.25, 8.0, 12)
+    factors = np.geomspace(0.25, 8.0, 12)
+    n = len(FIELDS_FASTER) * len(factors)
+    scale = {f: np.ones(n) for f in FIELDS_FASTER}
+    for i, f in enumerate(FIELDS_FASTER):
+        scale[f][i * len(factors):(i + 1) * len(factors)] = factors
+    chips = replace(jax.tree.map(lambda x: jnp.full(n, x), chip),
+                    **{f: getattr(chip, f) * jnp.asarray(v) for f, v in scale.items()})
 
-    def metrics(f):
-        c = replace(chip, **{field: getattr(chip, field) * f})
+    def metrics(c):
         r = cd.evaluate(c, system, w, m, sc)
         return r.decode_s_per_token, r.ttft_s, r.throughput_tokens_per_s
 
-    dec, ttft, thr = jax.jit(jax.vmap(metrics))(factors)
-    assert np.all(np.diff(np.asarray(dec)) <= 1e-12)
-    assert np.all(np.diff(np.asarray(ttft)) <= 1e-12)
-    assert np.all(np.diff(np.asarray(thr)) >= -1e-6)
+    dec, ttft, thr = (np.asarray(a).reshape(len(FIELDS_FASTER), len(factors)) for a in jax.jit(jax.vmap(metrics))(chips))
+    assert np.all(np.diff(dec, axis=1) <= 1e-12)
+    assert np.all(np.diff(ttft, axis=1) <= 1e-12)
+    assert np.all(np.diff(thr, axis=1) >= -1e-6)
+    # Every field but int8 peak binds somewhere at batch 8 (int8 matmuls stay memory-bound).
+    moved = {f for f, row in zip(FIELDS_FASTER, dec) if row[0] > row[-1] * (1 + 1e-6)}
+    assert moved == set(FIELDS_FASTER) - {"int8_flops_per_s"}
 
 
 def test_smooth_converges_to_exact(groq, llama70b):
