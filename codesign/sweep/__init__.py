@@ -1,6 +1,6 @@
 """Layer 6: sweeps — the same compiled evaluation over millions to billions of designs.
 
-    plan = cd.sweep.make_plan(cfg)     # problem config + ``sweep:`` block
+    plan = cd.sweep.make_plan(cfg, catalog=cd.config.CATALOG)  # problem config + ``sweep:`` block
     red = cd.sweep.sweep(plan)         # on-device reductions: counts, histograms, top-k, front
     cd.sweep.summarize(plan.enum, plan.spec, red, target_points=..., done_points=...)
 

@@ -1,6 +1,6 @@
 """A sweep plan: problem x settings -> enumeration, reductions, shards and the work left.
 
-    plan = make_plan(cfg)                       # an experiment config with a ``sweep:`` block
+    plan = make_plan(cfg, catalog=CATALOG)      # a config with a ``sweep:`` block; names via config.CATALOG
     red = sweep(plan)                           # every chunk on every local device
     red = sweep(plan, shard=(3, 8), done=[...]) # one independent shard, skipping done ranges
 """
