@@ -15,16 +15,9 @@ from codesign.errors import ConfigError
 from codesign.progress import Progress
 from codesign.workflows import (check_shard, configure_jax, evaluate_request, objective_value, parse_experiment_problem,
                                 run_optimize, run_pareto, run_sweep, search_settings, sweep_report)
+from test_optimize_cli import TINY  # the small LPU problem the CLI tests use
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TINY = {
-    "hardware": "groq-lpu-v1", "model": "llama-2-70b", "weight_dtype": "int8", "kv_dtype": "int8",
-    "space": {"chip.sram_bytes": {"min": 2.0e8, "max": 6.0e8, "log": True, "num": 4},
-              "mapping.tp": [4, 8], "mapping.pp": {"min": 70, "max": 80, "integer": True},
-              "mapping.batch": [64, 96, 128, 256]},
-    "objective": "usd_per_million_tokens",
-    "constraints": {"decode_tokens_per_s_per_user": {"min": 300}},
-}
 GRID_POINTS = 4 * 2 * 11 * 4
 
 
