@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import codesign as cd
-from codesign.cli._progress import line
 from codesign.cli.main import main
 from codesign.errors import ConfigError
 from codesign.progress import Progress
@@ -145,29 +144,9 @@ def test_run_pareto_writes_files_only_when_asked(tmp_path, monkeypatch):
     assert bare.summary["hypervolume"] == pytest.approx(res.summary["hypervolume"], rel=1e-6)  # same seed
 
 
-def test_printer_renders_search_and_sweep_progress():
-    assert line(Progress("grid", 0.5, 1234, best=3.21, elapsed_s=2.0), best_unit="usd") == (
-        "[grid]  50.0%  1,234 evaluations  best 3.21 usd  2.0 s")
-    assert line(Progress("sweep", 0.25, 2_500_000, 10_000_000, "points", elapsed_s=9.5, rate_per_s=5e5,
-                         eta_s=15.0)) == "[sweep]  25.0%  2.5 M/10 M points  500 k points/s  ETA 00:00:15  9.5 s"
-
-
 def _modules(*dirs):
     for d in dirs:
         yield from (ROOT / d).rglob("*.py")
-
-
-def test_nothing_outside_the_cli_imports_it():
-    bad = []
-    for path in _modules("codesign", "experiments", "benchmarks"):
-        if path.parent.name == "cli" and path.parent.parent.name == "codesign":
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [("." * node.level) + (node.module or "")] if isinstance(node, ast.ImportFrom) else [])
-            bad += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.startswith("codesign.cli") or n == "..cli"
-                    or n.startswith("..cli.")]
-    assert not bad
 
 
 def test_no_backend_is_chosen_at_import():
