@@ -8,6 +8,7 @@ import numpy as np
 from ..config.measurements import load_dataset
 from ..workflows import check_fit_arguments, loss_checkpoints, run_calibrate
 from ._common import add_dataset_args, print_json
+from ._progress import ProgressPrinter
 
 
 def add_parser(sub):
@@ -26,6 +27,7 @@ def add_parser(sub):
     p.add_argument("--allow-unconverged", action="store_true", help="write the file even if the fit did not converge")
     p.add_argument("--plot", metavar="PATH", help="write the loss history of the full fit (PNG)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)
 
 
@@ -37,7 +39,7 @@ def run(args):
     cal = run_calibrate(dataset=data, steps=args.steps, learning_rate=args.learning_rate,
                         prior_weight=args.prior_weight, cross_validate=not args.no_cross_validation,
                         out=args.out, write=not args.dry_run, allow_unconverged=args.allow_unconverged,
-                        plot=args.plot)
+                        plot=args.plot, progress=None if args.quiet else ProgressPrinter())
     if not cal.converged:
         print(f"codesign calibrate: WARNING: the fit did not converge ({cal.study.full.message}); "
               + (f"written anyway to {cal.written}" if cal.written

@@ -1,6 +1,7 @@
 """Fit per-family efficiency factors and overheads to the measurement dataset, report
 in-sample, leave-one-out and hold-out-system errors, and (where asked) save the fitted file."""
 import datetime
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -10,6 +11,7 @@ import yaml
 from ..config.calibrated import fitted_path
 from ..config.measurements import Dataset, display_path, load_dataset
 from ..errors import ConfigError
+from ..progress import Progress
 
 _HEADER = ("# FITTED VALUES - written by `codesign calibrate`; do not edit by hand.\n"
            "# These are not physical constants: they are efficiency factors and fixed overheads per\n"
@@ -46,7 +48,7 @@ def check_fit_arguments(steps: int, learning_rate: float, prior_weight: float):
 def run_calibrate(data=None, mapping=None, *, dataset: Dataset | None = None, steps: int = 1500,
                   learning_rate: float = 0.05, prior_weight: float = 1e-3, cross_validate: bool = True,
                   out=None, write: bool = True, allow_unconverged: bool = False, plot=None,
-                  fit_date: str | None = None) -> Calibration:
+                  fit_date: str | None = None, progress=None) -> Calibration:
     """Fit bounded per-family parameters by adam on mean squared log error.
 
     Args:
@@ -59,6 +61,8 @@ def run_calibrate(data=None, mapping=None, *, dataset: Dataset | None = None, st
         write: write it (only if the fit converged, unless ``allow_unconverged``).
         plot: path of the full fit's loss history (PNG), or None.
         fit_date: ISO date recorded in the file (default: today).
+        progress: called with :class:`codesign.progress.Progress` before and after the fits
+            (they run as one compiled batch: there is nothing to report in between).
     """
     from ..calibration import fit as F  # noqa: PLC0415 (heavy: jax tracing of the whole dataset)
     from ..calibration.study import fitted_document, run_study  # noqa: PLC0415
@@ -68,7 +72,13 @@ def run_calibrate(data=None, mapping=None, *, dataset: Dataset | None = None, st
     problem = F.make_problem(dataset.cases)
     if problem.n == 0:
         raise ConfigError("no expressible rows of a fitted metric (per-user speed, throughput, energy per token)")
+    fits = 1 + (problem.n + len(set(problem.hardware.tolist())) if cross_validate else 0)
+    t0 = time.perf_counter()
+    if progress is not None:
+        progress(Progress("calibrate", 0.0, 0, fits, "fits", message=f"{fits} fits of {steps} adam steps"))
     study = run_study(problem, steps, learning_rate, prior_weight, cross_validate=cross_validate)
+    if progress is not None:
+        progress(Progress("calibrate", 1.0, fits, fits, "fits", elapsed_s=time.perf_counter() - t0))
     doc = fitted_document(study, dataset.files, fit_date or datetime.date.today().isoformat())
     path = Path(out) if out else fitted_path()
     written = None
