@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from ..objectives.batch import evaluate_rows
 from . import archive as arch
 
-__all__ = ["evaluate_rows", "reduce_rows", "merge_reduced"]
+__all__ = ["INFEASIBLE", "evaluate_rows", "merge_reduced", "ranking_fitness", "reduce_rows"]
 
 
 def reduce_rows(x, mat, obj, g, ok, valid, k: int):
@@ -23,6 +23,19 @@ def reduce_rows(x, mat, obj, g, ok, valid, k: int):
     viol = jnp.where(valid & jnp.isfinite(obj), viol, jnp.inf)
     rows = jnp.concatenate([top, jnp.argmin(viol)[None]])
     return x[rows], mat[rows], obj[rows], g[rows], (ok & valid)[rows]
+
+
+#: Ranking fitness of an infeasible design: above any feasible objective (a log-metric).
+INFEASIBLE = 1e3
+
+
+def ranking_fitness(obj, g, ok):
+    """Fitness to rank designs by (minimise): the objective where feasible, else
+    ``INFEASIBLE`` + total violation (capped), and 1e9 for non-finite rows, so a feasible
+    design always beats an infeasible one and a less violating infeasible one a worse."""
+    viol = jnp.sum(jnp.where(jnp.isfinite(g), jnp.maximum(g, 0.0), 1e6), axis=-1)
+    fit = jnp.where(ok, obj, INFEASIBLE + jnp.minimum(viol, 1e6))
+    return jnp.where(jnp.isfinite(fit), fit, 1e9)
 
 
 def merge_reduced(a: arch.Archive, variant: int, reduced, count: int) -> arch.Archive:

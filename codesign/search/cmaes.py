@@ -2,12 +2,16 @@
 cumulative step-size adaptation, in the unit box, with restarts on stagnation.
 
 Follows N. Hansen, "The CMA Evolution Strategy: A Tutorial", arXiv:1604.00772 (2016),
-eqs. (39)-(47) and the default parameters of its Table 1 (positive weights only). Samples
-are clipped to the box and rounded to allowed values before exact evaluation; the fitness
-is the objective for feasible designs and 1e3 + total violation otherwise (feasible always
-wins), plus a quadratic penalty on the distance outside the box. One compiled program per
-variant runs a whole generation — sample, evaluate, rank, update — and restarts from a new
-random mean when the step size collapses or the best fitness stalls.
+eqs. (39)-(47) and the default parameters of its Table 1 (positive weights only). The
+algorithm (:func:`algorithm`) is evosax-style: ``init``/``ask``/``tell`` over an all-array
+:class:`CMAESState` with the hyper-parameters (:class:`CMAESHyper`: initial step size,
+restart tolerance and patience) traced, so ``jax.vmap`` over them runs. Samples are
+clipped to the box and rounded to allowed values (the codec) before exact evaluation; the
+fitness is the objective for feasible designs and 1e3 + total violation otherwise
+(:func:`~codesign.search.chunked.ranking_fitness`: feasible always wins), and ``tell`` adds
+a quadratic penalty on the distance outside the box. Restarts from a new random mean when
+the step size collapses or the best fitness stalls (:func:`~.combinators.restart_on`).
+The host searcher runs one compiled generation — ask, evaluate, tell — per dispatch.
 """
 import functools
 import math
@@ -21,42 +25,40 @@ from ..errors import ConfigError
 from ..objectives import Problem
 from ..specs._pytree import pytree_dataclass, static
 from . import archive as arch
+from .algorithm import Algorithm
 from .base import Searcher
-from .chunked import evaluate_rows, merge_reduced, reduce_rows
+from .chunked import evaluate_rows, merge_reduced, ranking_fitness, reduce_rows
 from .codec import make_codec
 from .evaluator import compile_options
+from .combinators import restart_on
 
 DEFAULT_BUDGET = 5000
-INFEASIBLE = 1e3
+BOX_PENALTY = 10.0  # fitness per squared unit-box distance outside [0, 1]^n
 
 
 @pytree_dataclass
 class CMAESHyper:
+    """Hyper-parameters: leaves are traced (vmappable); static fields set shapes."""
+
     sigma0: float = 0.3  # initial step size in unit-box coordinates
     tol_sigma: float = 1e-4  # restart when sigma x sqrt(max eigenvalue) falls below this
+    patience: int = 40  # generations without improvement before a restart
     popsize: int = static(16)  # λ (Hansen's default 4 + 3 ln d is ~9 for d = 5)
-    patience: int = static(40)  # generations without improvement before a restart
     keep: int = static(16)
     auto_log: bool = static(True)
 
 
-class Dist(NamedTuple):  # one variant's search distribution (device arrays)
-    mean: jax.Array
+class CMAESState(NamedTuple):
+    mean: jax.Array  # (n,) in unit-box coordinates
     sigma: jax.Array
-    cov: jax.Array
+    cov: jax.Array  # (n, n)
     p_sigma: jax.Array
     p_c: jax.Array
     gen: jax.Array  # generations since the last restart
     best: jax.Array  # best fitness since the last restart
-    stall: jax.Array
-
-
-class CMAESState(NamedTuple):
-    variant: int
-    generation: int  # in the current variant
-    seed: int
-    dist: Dist
-    archive: arch.Archive
+    stall: jax.Array  # generations since the best improved
+    eigvecs: jax.Array  # B of cov = B D^2 B^T at the last ask
+    eigvals: jax.Array  # D^2
 
 
 def _constants(n: int, lam: int):
@@ -73,55 +75,97 @@ def _constants(n: int, lam: int):
     return mu, jnp.asarray(w, jnp.float32), mu_eff, c_sigma, d_sigma, c_c, c_1, c_mu, chi_n
 
 
-def _fresh(key, n: int, sigma0: float) -> Dist:
-    return Dist(jax.random.uniform(key, (n,)), jnp.float32(sigma0), jnp.eye(n), jnp.zeros(n), jnp.zeros(n),
-                jnp.float32(0), jnp.float32(jnp.inf), jnp.float32(0))
+def core(n: int, lam: int) -> Algorithm:
+    """CMA-ES without restarts over [0, 1]^n (x is the unclipped sample, fitness minimised)."""
+    mu, w, mu_eff, c_s, d_s, c_c, c_1, c_mu, chi_n = _constants(n, lam)
+
+    def init(key, params):
+        zero = jnp.zeros(())  # the default float type (float32, or float64 under x64)
+        return CMAESState(jax.random.uniform(key, (n,)), jnp.asarray(params.sigma0, zero.dtype), jnp.eye(n),
+                          jnp.zeros(n), jnp.zeros(n), zero, zero + jnp.inf, zero, jnp.eye(n), jnp.ones(n))
+
+    def ask(key, state, params):
+        vals, vecs = jnp.linalg.eigh(state.cov)
+        d = jnp.sqrt(jnp.maximum(vals, 1e-20))
+        ys = (jax.random.normal(key, (lam, n)) * d) @ vecs.T  # y = B D z
+        return state.mean + state.sigma * ys, state._replace(eigvecs=vecs, eigvals=vals)
+
+    def tell(x, fitness, state, params):
+        inside = jnp.clip(x, 0.0, 1.0)
+        fit = fitness + BOX_PENALTY * jnp.sum((x - inside) ** 2, axis=-1)
+        ys = (x - state.mean) / state.sigma
+        order = jnp.argsort(fit)
+        y_w = w @ ys[order[:mu]]
+        mean = state.mean + state.sigma * y_w
+        vecs, d = state.eigvecs, jnp.sqrt(jnp.maximum(state.eigvals, 1e-20))
+        inv_sqrt = (vecs / d) @ vecs.T
+        p_sigma = (1 - c_s) * state.p_sigma + math.sqrt(c_s * (2 - c_s) * mu_eff) * inv_sqrt @ y_w
+        sigma = state.sigma * jnp.exp(c_s / d_s * (jnp.linalg.norm(p_sigma) / chi_n - 1))
+        h_sigma = (jnp.linalg.norm(p_sigma) / jnp.sqrt(1 - (1 - c_s) ** (2 * (state.gen + 1)))
+                   < (1.4 + 2 / (n + 1)) * chi_n).astype(jnp.float32)
+        p_c = (1 - c_c) * state.p_c + h_sigma * math.sqrt(c_c * (2 - c_c) * mu_eff) * y_w
+        top = ys[order[:mu]]
+        rank_mu = (top * w[:, None]).T @ top
+        cov = ((1 - c_1 - c_mu) * state.cov + c_1 * (jnp.outer(p_c, p_c) + (1 - h_sigma) * c_c * (2 - c_c) * state.cov)
+               + c_mu * rank_mu)
+        cov = 0.5 * (cov + cov.T)
+        best = jnp.minimum(state.best, fit[order[0]])
+        stall = jnp.where(fit[order[0]] < state.best - 1e-9, 0.0, state.stall + 1)
+        return CMAESState(mean, sigma, cov, p_sigma, p_c, state.gen + 1, best, stall, state.eigvecs, state.eigvals)
+
+    return Algorithm(init, ask, tell)
+
+
+def stalled(state: CMAESState, params) -> jax.Array:
+    """Restart test: the spread sigma sqrt(max eigenvalue) collapsed, no improvement for
+    ``patience`` generations, or a non-finite covariance."""
+    spread = state.sigma * jnp.sqrt(jnp.max(jnp.maximum(state.eigvals, 0.0)))
+    return (spread < params.tol_sigma) | (state.stall > params.patience) | ~jnp.all(jnp.isfinite(state.cov))
+
+
+def algorithm(n: int, lam: int) -> Algorithm:
+    """CMA-ES with restarts on stagnation (the searcher's algorithm)."""
+    return restart_on(core(n, lam), stalled)
+
+
+def fitness_fn(problem: Problem, variant: int, codec):
+    """Unit-box samples (λ, n) -> (designs, rows, ranking fitness): clip, round, evaluate."""
+    rows = evaluate_rows(problem, variant)
+
+    def fitness(z):
+        x = codec.sample(jnp.clip(z, 0.0, 1.0))
+        mat, obj, g, ok = rows(x)
+        return x, (mat, obj, g, ok), ranking_fitness(obj, g, ok)
+
+    return fitness
 
 
 @functools.lru_cache(maxsize=64)
-def _generation_fn(problem: Problem, variant: int, codec, hyper: CMAESHyper, keep: int):
-    """Jitted (dist, seed, counter) -> (next dist, reduced rows of the generation)."""
-    n, lam = codec.dim, hyper.popsize
-    mu, w, mu_eff, c_s, d_s, c_c, c_1, c_mu, chi_n = _constants(n, lam)
-    rows = evaluate_rows(problem, variant)
+def _generation_fn(problem: Problem, variant: int, codec, popsize: int, keep: int):
+    """Jitted (state, hyper, key) -> (next state, reduced rows of the generation); keyed on
+    shapes only, never on hyper-parameter values."""
+    algo = algorithm(codec.dim, popsize)
+    evaluate = fitness_fn(problem, variant, codec)
 
-    def generation(dist: Dist, seed, counter):
-        key = jax.random.fold_in(jax.random.fold_in(jax.random.key(0), seed), counter)
-        k_sample, k_restart = jax.random.split(key)
-        vals, vecs = jnp.linalg.eigh(dist.cov)
-        d = jnp.sqrt(jnp.maximum(vals, 1e-20))
-        zs = jax.random.normal(k_sample, (lam, n))
-        ys = (zs * d) @ vecs.T  # y = B D z
-        xs = dist.mean + dist.sigma * ys
-        inside = jnp.clip(xs, 0.0, 1.0)
-        x = codec.round(codec.decode(inside))
-        mat, obj, g, ok = rows(x)
-        viol = jnp.sum(jnp.where(jnp.isfinite(g), jnp.maximum(g, 0.0), 1e6), axis=-1)
-        fit = jnp.where(ok, obj, INFEASIBLE + jnp.minimum(viol, 1e6))
-        fit = jnp.where(jnp.isfinite(fit), fit, 1e9) + 10.0 * jnp.sum((xs - inside) ** 2, axis=-1)
-        order = jnp.argsort(fit)
-        y_w = w @ ys[order[:mu]]
-        mean = dist.mean + dist.sigma * y_w
-        inv_sqrt = (vecs / d) @ vecs.T
-        p_sigma = (1 - c_s) * dist.p_sigma + math.sqrt(c_s * (2 - c_s) * mu_eff) * inv_sqrt @ y_w
-        sigma = dist.sigma * jnp.exp(c_s / d_s * (jnp.linalg.norm(p_sigma) / chi_n - 1))
-        h_sigma = (jnp.linalg.norm(p_sigma) / jnp.sqrt(1 - (1 - c_s) ** (2 * (dist.gen + 1)))
-                   < (1.4 + 2 / (n + 1)) * chi_n).astype(jnp.float32)
-        p_c = (1 - c_c) * dist.p_c + h_sigma * math.sqrt(c_c * (2 - c_c) * mu_eff) * y_w
-        top = ys[order[:mu]]
-        rank_mu = (top * w[:, None]).T @ top
-        cov = ((1 - c_1 - c_mu) * dist.cov + c_1 * (jnp.outer(p_c, p_c) + (1 - h_sigma) * c_c * (2 - c_c) * dist.cov)
-               + c_mu * rank_mu)
-        cov = 0.5 * (cov + cov.T)
-        best = jnp.minimum(dist.best, fit[order[0]])
-        stall = jnp.where(fit[order[0]] < dist.best - 1e-9, 0.0, dist.stall + 1)
-        new = Dist(mean, sigma, cov, p_sigma, p_c, dist.gen + 1, best, stall)
-        spread = sigma * jnp.sqrt(jnp.max(jnp.maximum(vals, 0.0)))
-        restart = (spread < hyper.tol_sigma) | (stall > hyper.patience) | ~jnp.all(jnp.isfinite(cov))
-        new = jax.tree.map(lambda a, b: jnp.where(restart, a, b), _fresh(k_restart, n, hyper.sigma0), new)
-        return new, reduce_rows(x, mat, obj, g, ok, jnp.ones(lam, bool), keep)
+    def generation(state, hyper, key):
+        z, state = algo.ask(key, state, hyper)
+        x, (mat, obj, g, ok), fit = evaluate(z)
+        return algo.tell(z, fit, state, hyper), reduce_rows(x, mat, obj, g, ok, jnp.ones(popsize, bool), keep)
 
     return jax.jit(generation, compiler_options=compile_options(many_points=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _init_fn(n: int, popsize: int):
+    return jax.jit(algorithm(n, popsize).init)
+
+
+class CMAESRun(NamedTuple):
+    variant: int
+    generation: int  # in the current variant
+    key: jax.Array  # of the current variant
+    state: object  # RestartState of CMAESState
+    archive: arch.Archive
 
 
 def cmaes(problem: Problem, hyper: CMAESHyper = CMAESHyper(), budget: int | None = None) -> Searcher:
@@ -134,31 +178,24 @@ def cmaes(problem: Problem, hyper: CMAESHyper = CMAESHyper(), budget: int | None
     gens = [(budget // nv + (1 if v < budget % nv else 0)) // lam for v in range(nv)]
     keep = min(hyper.keep, lam)
 
-    def fn(v):
-        return _generation_fn(problem, v, codec, hyper, keep)
+    def start(key, v):
+        kv = jax.random.fold_in(key, v)
+        return CMAESRun(v, 0, kv, _init_fn(n, lam)(kv, hyper), None)
 
     def init(key):
-        seed = int(np.asarray(jax.random.key_data(key)).ravel()[-1] % (2 ** 31 - 1))
-        return CMAESState(0, 0, seed, _start(seed, 0), arch.empty(n, hyper.keep))
+        return start(key, 0)._replace(archive=arch.empty(n, hyper.keep)), key
 
-    def _start(seed, v):
-        rng = np.random.default_rng([seed, v])
-        return Dist(rng.random(n).astype(np.float32), np.float32(hyper.sigma0), np.eye(n, dtype=np.float32),
-                    np.zeros(n, np.float32), np.zeros(n, np.float32), np.float32(0), np.float32(np.inf),
-                    np.float32(0))
-
-    def step(state):
-        v, gen, seed, dist, a = state
-        dist, red = fn(v)(dist, np.int32(seed), np.int32(gen + 100003 * v))
+    def step(carry):
+        (v, gen, kv, state, a), key = carry
+        state, red = _generation_fn(problem, v, codec, lam, keep)(state, hyper, jax.random.fold_in(kv, gen + 1))
         a = merge_reduced(a, v, red, count=lam)
         gen += 1
-        if gen >= gens[v]:
-            v, gen = v + 1, 0
-            if v < nv:
-                dist = _start(seed, v)
-        return CMAESState(v, gen, seed, dist, a)
+        if gen >= gens[v] and v + 1 < nv:
+            return start(key, v + 1)._replace(archive=a), key
+        return CMAESRun(v + (gen >= gens[v]), gen, kv, state, a), key
 
-    def fraction(state):
-        return min(1.0, (sum(gens[:state.variant]) + state.generation) / max(sum(gens), 1))
+    def fraction(carry):
+        s = carry[0]
+        return min(1.0, (sum(gens[:s.variant]) + s.generation) / max(sum(gens), 1))
 
-    return Searcher("cmaes", init, step, lambda s: s.variant >= nv, lambda s: s.archive, fraction)
+    return Searcher("cmaes", init, step, lambda c: c[0].variant >= nv, lambda c: c[0].archive, fraction)
