@@ -185,7 +185,7 @@ def _choose_mapping(chip, system, w, md, scenario, req, chosen) -> Mapping:
         fits = np.asarray(memory_use(EXACT, chip, w, mapping(t_arr, p_arr, e_arr), scenario).fits) > 0
         if not fits.any():
             raise ConfigError(f"{md.name} does not fit on {chip.name} with pp <= {layers} stages and "
-                              f"tp <= {max(node_tps)} per node at batch {fit_batch}; raise --tp/--dp or lower the batch")
+                              f"tp <= {max(node_tps)} per node at batch {fit_batch}; raise tp or dp, or lower the batch")
         t, p = options[int(np.argmax(fits))]
         if tp is None:
             chosen["tp"] = f"{t}: fewest chips that fit, tensor parallel inside a node"
