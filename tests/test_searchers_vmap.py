@@ -16,8 +16,12 @@ import yaml
 
 from codesign.config import load_problem
 from codesign.search.cmaes import CMAESHyper, algorithm, fitness_fn
+from codesign.search import descent
 from codesign.search.algorithm import evolve
 from codesign.search.codec import make_codec
+from codesign.search.gradient import GradientHyper
+from codesign.search.relaxed import lagrangian_value_and_grad
+from search_problems import mixed_quadratic
 
 LPU = """
 hardware: groq-lpu-v1
@@ -73,3 +77,27 @@ def test_cmaes_vmaps_over_sigma_on_the_lpu_problem(lpu):
     _, fits = lanes_equal_separate_runs(evolve(algorithm(codec.dim, 8), lambda z: evaluate(z)[2], 6),
                                         CMAESHyper(), "sigma0", [0.1, 0.4], jax.random.key(0))
     assert np.isfinite(np.asarray(fits)).all() and not np.allclose(fits[0], fits[1])
+
+
+def descent_run(problem, starts, steps):
+    codec = make_codec(problem.space)
+    metrics = problem.objective.metrics
+    n_g = len(problem.constraints.names) + len(metrics)
+    algo = descent.algorithm(10, codec.dim, len(metrics), n_g, starts)
+    return evolve(algo, lagrangian_value_and_grad(problem, 0, codec, metrics), steps)
+
+
+def test_gradient_descent_vmaps_over_the_learning_rate_analytic():
+    problem, x_star, _ = mixed_quadratic()
+    state, (val, j, g, grad) = lanes_equal_separate_runs(descent_run(problem, 4, 60), GradientHyper(), "lr",
+                                                         [0.01, 0.05, 0.2], jax.random.key(1))
+    assert val.shape == (3, 60, 4) and not np.allclose(state.z[0], state.z[2])
+    # The largest step reaches the relaxed optimum: a = 1e7 (log), b = 7.3, c = 5.
+    x = make_codec(problem.space).decode(np.asarray(state.z[2], float), np)
+    np.testing.assert_allclose(np.median(x, axis=0), [1e7, 7.3, 5.0], rtol=0.05)
+
+
+def test_gradient_descent_vmaps_over_the_learning_rate_on_the_lpu_problem(lpu):
+    state, (val, *_) = lanes_equal_separate_runs(descent_run(lpu, 4, 20), GradientHyper(), "lr", [0.02, 0.1],
+                                                 jax.random.key(0))
+    assert np.isfinite(np.asarray(val)).all() and not np.allclose(state.z[0], state.z[1])

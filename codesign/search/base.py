@@ -1,14 +1,16 @@
-"""The shared shape of every searcher, and the result it reports.
+"""The host driver every searcher shares, and the result it reports.
 
-A searcher is built like an optax transformation: a factory takes the problem and its
-hyper-parameters and returns a :class:`Searcher` of pure functions over a state,
+The algorithms are pure and jit-able (:mod:`.algorithm`: evosax-style ``init``/``ask``/``tell``
+with traced hyper-parameters; :mod:`.cmaes`, :mod:`.descent`). A factory wraps one for a
+problem as a :class:`Searcher` — the host loop of compiled generations or chunks —
 
     s = searcher.init(key); while not searcher.done(s): s = searcher.step(s)
 
-and every state carries an :class:`~codesign.search.archive.Archive` of the designs it has
-evaluated exactly. :func:`run` drives the loop with a progress callback (library code never
-prints) and turns the archive into a :class:`SearchResult`: only feasible designs are ever
-results; an infeasible search says which constraint came closest to being met.
+whose state carries an :class:`~codesign.search.archive.Archive` of the designs evaluated
+exactly and the evaluations counted. :func:`run` owns the loop and progress (a
+:class:`codesign.progress.Progress` per step; library code never prints) and turns the
+archive into a :class:`SearchResult`: only feasible designs are ever results; an
+infeasible search says which constraint came closest to being met.
 """
 import dataclasses
 import math
@@ -20,6 +22,7 @@ import numpy as np
 
 from ..model import METRIC_NAMES
 from ..objectives import Problem
+from ..progress import Progress
 from .archive import Archive
 
 
@@ -30,14 +33,6 @@ class Searcher(NamedTuple):
     done: Callable[[Any], bool]
     archive: Callable[[Any], Archive]
     fraction: Callable[[Any], float]  # progress in [0, 1]
-
-
-class Progress(NamedTuple):
-    method: str
-    fraction: float
-    evals: int  # exact + gradient evaluations so far
-    best: float  # best feasible objective so far (inf if none)
-    elapsed_s: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,12 +78,18 @@ def run(searcher: Searcher, key, progress: Callable[[Progress], None] | None = N
         if progress is not None:
             a = searcher.archive(state)
             best = float(a.objective[0]) if len(a.objective) else math.inf
-            progress(Progress(searcher.name, float(searcher.fraction(state)), a.evals + a.grad_evals, best,
-                              time.perf_counter() - t0))
+            progress(search_progress(searcher.name, float(searcher.fraction(state)), a.evals + a.grad_evals, best,
+                                     time.perf_counter() - t0))
     archive = searcher.archive(state)
     if problem is None:
         return archive
     return make_result(problem, archive, searcher.name, time.perf_counter() - t0, top)
+
+
+def search_progress(task: str, fraction: float, evals: int, best: float, elapsed_s: float) -> Progress:
+    """The progress record of a search: ``done`` counts exact + gradient evaluations and
+    ``best`` is the best feasible objective so far (inf if none)."""
+    return Progress(task, fraction, int(evals), None, "evaluations", float(best), float(elapsed_s))
 
 
 def design_dict(problem: Problem, variant: int, x, objective, metrics_row, g) -> dict:

@@ -27,7 +27,7 @@ from ..model import METRIC_NAMES
 from ..objectives import Problem, check_metric
 from ..objectives.objective import metric_signs, signed_log
 from ..objectives.pareto import hypervolume, nondominated_mask as nondominated
-from .base import Progress
+from .base import search_progress
 from .gradient import GradientHyper, gradient
 from .scalarize import NO_BOUND, Scalarization
 
@@ -89,8 +89,8 @@ def front(problem: Problem, metrics=None, points: int = 16, budget: int | None =
             st = s.step(st)
             if progress is not None:
                 a = s.archive(st)
-                progress(Progress("pareto", (phase + s.fraction(st)) / 2, evals + a.evals + a.grad_evals, math.inf,
-                                  time.perf_counter() - t0))
+                progress(search_progress("pareto", (phase + s.fraction(st)) / 2, evals + a.evals + a.grad_evals,
+                                         math.inf, time.perf_counter() - t0))
         a = s.archive(st)
         evals += a.evals + a.grad_evals
         pools.extend(st.pool)

@@ -1,4 +1,5 @@
-"""The relaxed problem the gradient searcher descends, and one compiled block of descent.
+"""The relaxed problem the gradient searcher descends, its Lagrangian's value and gradient,
+and one compiled block of descent (:mod:`.descent` steps).
 
 At smooth fidelity (p-norm max, relaxed ceil; integers as reals) each start minimises an
 augmented Lagrangian of its scalarised objective over z in [0, 1]^d:
@@ -10,20 +11,20 @@ augmented Lagrangian of its scalarised objective over z in [0, 1]^d:
 with g the problem's normalised constraints, extra ε-constraints f_i - ε_i <= 0 (Pareto
 fronts), a small margin μ, and the multiplier update λ ← max(0, λ + ρ g) after each block
 (Nocedal & Wright, *Numerical Optimization*, 2nd ed., §17.4). Steps are Adam directions
-(Kingma & Ba 2015, via ``optax.scale_by_adam``) times a learning rate given per call,
-projected back onto the unit box; ``mask`` freezes coordinates (integers during polish).
+(Kingma & Ba 2015, via ``optax.scale_by_adam``) projected back onto the unit box
+(:mod:`.descent`); ``mask`` freezes coordinates (dived integers).
 """
 import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from ..model import METRIC_NAMES, Fidelity
 from ..objectives import Problem
 from ..objectives.objective import signed_log
 from .codec import Codec
+from .descent import algorithm
 from .evaluator import compile_options, metric_plan
 
 BIG = 1e9  # stands for "no ε-constraint" (finite, so that gradients stay finite)
@@ -61,12 +62,11 @@ def _order_bounds(specs):
     return jnp.where(w.n_experts > 0, jnp.maximum(g, moe), g)
 
 
-@functools.lru_cache(maxsize=64)
-def descent_block(problem: Problem, variant: int, codec: Codec, metrics: tuple, inner: int):
-    """Jitted: ``inner`` projected Adam steps on every start at once, then one multiplier
-    update. Arrays lead with the start axis S."""
+def lagrangian_value_and_grad(problem: Problem, variant: int, codec: Codec, metrics: tuple):
+    """Batched ``Query -> (L (S,), j (S,), g (S, n_g), dL/dz (S, d))``: the augmented
+    Lagrangian of each start, its scalarised objective j = w . f, its constraints g (the
+    problem's, then the ε-bounds f - ε) and the gradient, by reverse mode."""
     terms = relaxed_terms(problem, variant, codec, metrics)
-    adam = optax.scale_by_adam()
 
     def lagrangian(z, w, eps, lam, rho, margin, p):
         f, g = terms(z, p)
@@ -75,41 +75,29 @@ def descent_block(problem: Problem, variant: int, codec: Codec, metrics: tuple, 
         j = jnp.dot(w, f)
         return j + jnp.sum(pen), (j, g - margin)
 
-    vg = jax.value_and_grad(lagrangian, has_aux=True)
+    vg = jax.vmap(jax.value_and_grad(lagrangian, has_aux=True), in_axes=(0, 0, 0, 0, 0, None, None))
 
-    def one_start(z, opt, lam, rho, w, eps, mask, best_z, best_j, key, lrs, margin, p):
-        def body(carry, inp):
-            z, opt, best_z, best_j = carry
-            lr, k = inp
-            (val, (j, g)), grad = vg(z, w, eps, lam, rho, margin, p)
-            ok = jnp.isfinite(val) & jnp.all(jnp.isfinite(grad))
-            # Smooth-feasible iterates are remembered for repair; NaN points restart.
-            better = ok & (jnp.max(g) <= 0.0) & (j < best_j)
-            best_z, best_j = jnp.where(better, z, best_z), jnp.where(better, j, best_j)
-            upd, opt2 = adam.update(jnp.where(ok, grad, 0.0) * mask, opt)
-            z_new = jnp.clip(z - lr * upd, 0.0, 1.0)
-            z_new = jnp.where(ok, z_new, jnp.where(mask > 0, jax.random.uniform(k, z.shape), z))
-            return (z_new, opt2, best_z, best_j), (val, j, g)
+    def evaluate(q):
+        (val, (j, g)), grad = vg(q.z, q.w, q.eps, q.lam, q.rho, q.margin, q.p)
+        return val, j, g, grad
 
-        keys = jax.random.split(key, inner)
-        (z, opt, best_z, best_j), (vals, js, gs) = jax.lax.scan(body, (z, opt, best_z, best_j), (lrs, keys))
-        # Multipliers from the constraints at the last iterate evaluated (one step stale:
-        # saves an evaluation per block).
-        g = jnp.where(jnp.isfinite(gs[-1]), gs[-1], 0.0)
-        lam = jnp.maximum(0.0, lam + rho * (g + margin))
-        return z, opt, lam, best_z, best_j, js[-1], g
+    return evaluate
 
-    batched = jax.vmap(one_start, in_axes=(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, None, None))
 
-    def block(z, opt, lam, rho, w, eps, mask, best_z, best_j, seed, lrs, margin, p):
-        keys = jax.random.split(jax.random.fold_in(jax.random.key(0), seed), z.shape[0])
-        return batched(z, opt, lam, rho, w, eps, mask, best_z, best_j, keys, lrs, margin, p)
+@functools.lru_cache(maxsize=64)
+def descent_block(problem: Problem, variant: int, codec: Codec, metrics: tuple, inner: int, starts: int):
+    """Jitted ``(DescentState, hyper, key) -> DescentState``: ``inner`` steps of the descent
+    algorithm (ask, value and gradient, tell) in one ``lax.scan``. Keyed on shapes, never on
+    hyper-parameter values: ``hyper`` is traced."""
+    n_g = len(problem.constraints.names) + len(metrics)
+    algo = algorithm(inner, codec.dim, len(metrics), n_g, starts)
+    evaluate = lagrangian_value_and_grad(problem, variant, codec, metrics)
+
+    def block(state, hyper, key):
+        def body(state, k):
+            q, state = algo.ask(k, state, hyper)
+            return algo.tell(q, evaluate(q), state, hyper), None
+
+        return jax.lax.scan(body, state, jax.random.split(key, inner))[0]
 
     return jax.jit(block, compiler_options=compile_options())
-
-
-def adam_init(z: np.ndarray):
-    """Zero Adam state for a (S, d) batch of starts, built on the host (no dispatch)."""
-    s = len(z)
-    return optax.ScaleByAdamState(count=np.zeros(s, np.int32), mu=np.zeros_like(z, np.float32),
-                                  nu=np.zeros_like(z, np.float32))
