@@ -169,3 +169,11 @@ def test_mixtral_expert_parallel_all_to_all_by_hand():
               "decode_memory_s": 32 * (p_proj * 2 / 8 + kv_bytes + ffn_bytes) / 3.35e12,
               "decode_s_per_token": 32 * (layer + OPS * H100_OP + comm)
               + roofline(2 * 4 * VOCAB * d / 8, VOCAB * d * 2 / 8, 989e12, 3.35e12) + H100_OP})
+
+
+def test_ring_inside_the_node_by_hand():
+    """The same 8 GPUs wired as a ring instead of a switch: 2 (8 - 1) = 14 dependent steps."""
+    chip, system, w, m, sc = design("h100-sxm", "llama-2-70b", "fp8", "fp16", 8.0, 1.0, 1.0)
+    ring = cd.evaluate_jit(chip, replace(system, intra_topology="ring"), w, m, sc)
+    all_reduce = 2 * (8 - 1) * 1e-6 + 2 * 7 / 8 * (D * 2) / 450e9
+    check(ring, {"decode_comm_s": L * 2 * all_reduce})
