@@ -13,11 +13,15 @@ import sys
 import time
 
 from ..config import load_experiment
+from ..design.fields import SEED, Range, integer
 from ..errors import ConfigError
 from ..workflows import configure_jax, merge_sweeps, run_sweep, sweep_report
 from ._common import print_json
 from ._progress import ProgressPrinter
 from .sweep_report import print_done, print_summary
+
+#: --samples: 1e8 is fine; past 2^53 a float no longer holds every integer.
+SAMPLES = Range(1, 2**53, integer=True)
 
 
 def add_parser(sub):
@@ -72,13 +76,7 @@ def parse_shard(text):
 def _samples(text):
     if text is None:
         return None
-    try:
-        x = float(text)
-    except ValueError:
-        raise ConfigError(f"--samples {text!r}; allowed: a positive integer (1e8 is fine)") from None
-    if not x >= 1 or x != int(x):
-        raise ConfigError(f"--samples {text!r}; allowed: a positive integer (1e8 is fine)")
-    return int(x)
+    return integer("--samples", text, SAMPLES)
 
 
 def run(args):
@@ -101,8 +99,10 @@ def _run(args):
         return 0
     if args.cpu_devices is not None and args.cpu_devices < 1:
         raise ConfigError(f"--cpu-devices {args.cpu_devices}; allowed: a positive integer")
-    if args.chunk is not None and args.chunk < 1:
-        raise ConfigError(f"--chunk {args.chunk}; allowed: a positive integer")
+    if args.chunk is not None:
+        integer("--chunk", args.chunk)
+    if args.seed is not None:
+        integer("--seed", args.seed, SEED)
     if not args.out:
         raise ConfigError("--out DIR is required")
     shard = parse_shard(args.shard)

@@ -4,11 +4,10 @@ Presets stay uncalibrated unless this is asked for.
 """
 from pathlib import Path
 
-import yaml
-
 from ..calibration.apply import apply_calibration, check_fitted
 from ..design import Hardware
 from ..errors import ConfigError
+from .experiment import read_yaml
 from .files import presets_dir
 
 FITTED_FILE = ("calibration", "fitted.yaml")
@@ -24,9 +23,7 @@ def load_fitted(path=None) -> dict:
     path = fitted_path() if path is None else Path(path)
     if not path.is_file():
         raise ConfigError(f"no calibration file {path}; run `codesign calibrate` first")
-    with open(path) as f:
-        data = yaml.safe_load(f)
-    return check_fitted(data, str(path))
+    return check_fitted(read_yaml(path, "calibration file", mapping=False), str(path))
 
 
 def load_calibrated(hw: Hardware, path=None) -> Hardware:

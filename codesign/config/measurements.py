@@ -8,11 +8,10 @@ import dataclasses
 import hashlib
 from pathlib import Path
 
-import yaml
-
 from ..errors import ConfigError
 from ..validation import Case, Inexpressible, Issue, Row, build_cases, merge, parse_measurements
 from .catalog import CATALOG
+from .experiment import parse_yaml, read_bytes
 from .files import data_dir, display_path
 
 DEFAULT_MEASUREMENTS = ("measurements.csv", "measurements_extra.csv")
@@ -34,12 +33,7 @@ class Dataset:
 
 
 def _read(path: Path) -> tuple[str, str]:
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"measurement file {str(path)!r} not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"measurement file {str(path)!r} is a directory") from None
+    data = read_bytes(path, "measurement file")
     try:
         return data.decode("utf-8"), hashlib.sha256(data).hexdigest()
     except UnicodeDecodeError as e:
@@ -57,11 +51,8 @@ def load_dataset(csv_paths=None, mapping_path=None, calibrated: bool = False) ->
         parsed.append(parse_measurements(text, display_path(p)))
         files.append({"path": display_path(p), "sha256": digest})
     rows, issues = merge(parsed)
-    text, digest = _read(mapping_path)
-    try:
-        mapping = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"mapping file {str(mapping_path)!r} is not valid YAML: {e}") from None
+    raw = read_bytes(mapping_path, "mapping file")
+    mapping, digest = parse_yaml(raw, str(mapping_path), "mapping file"), hashlib.sha256(raw).hexdigest()
     cases, inexpressible, more = build_cases(rows, mapping if mapping is not None else {},
                                              display_path(mapping_path), calibrated, CATALOG)
     return Dataset(rows, cases, inexpressible, issues + more,

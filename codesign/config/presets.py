@@ -8,15 +8,15 @@ import dataclasses
 import functools
 from pathlib import Path
 
-import yaml
-
 from ..design import Hardware, Model
 from ..design.entries import check_choice, check_keys, parse_number, source_of
+from ..design.fields import field_range
 from ..errors import ConfigError
 from ..model.cost import build_cost_usd
 from ..specs import MEMORY_KINDS, PP_SPLITS, PRICE_MODES, TOPOLOGIES, Chip, System, Workload
 from ..specs import numeric_fields
 from .calibrated import load_calibrated
+from .experiment import read_yaml
 from .files import presets_dir
 
 _CHIP_STATIC = {"memory_kind": MEMORY_KINDS, "pp_split": PP_SPLITS, "price_mode": PRICE_MODES}
@@ -49,11 +49,7 @@ def _read(kind: str, name: str) -> dict:
     if not path.is_file():
         label = "hardware" if kind == "hardware" else "model"
         raise ConfigError(f"unknown {label} preset {name!r}; valid: {', '.join(_names(kind))}")
-    with open(path) as f:
-        data = yaml.safe_load(f)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    return data
+    return read_yaml(path, f"{kind[:-1] if kind == 'models' else kind} preset file")
 
 
 def _parse_block(where, block, cls, static_choices, derived=()):
@@ -63,7 +59,7 @@ def _parse_block(where, block, cls, static_choices, derived=()):
     check_keys(where, block, list(numeric) + list(static_choices))
     values, sources = {}, {}
     for key in numeric:
-        values[key] = parse_number(where, key, block[key])
+        values[key] = parse_number(where, key, block[key], allowed=field_range(cls, key))
         sources[key] = source_of(block[key])
     for key, allowed in static_choices.items():
         values[key] = check_choice(where, key, block[key], allowed)

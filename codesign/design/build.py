@@ -18,7 +18,8 @@ from ..model.smooth import EXACT
 from ..specs import DTYPES, Chip, Mapping, Scenario, System, Workload, numeric_fields
 from ..specs import replace as spec_replace
 from .catalog import Catalog, resolve
-from .entries import check_keys, nonnegative
+from .entries import check_keys
+from .fields import COUNT, FRACTION, POSITIVE, field_range, integer, number
 from .presets import Hardware, Model
 
 #: Keys of an evaluate config (YAML) and of the matching CLI flags.
@@ -46,9 +47,7 @@ class Design:
 
 
 def _positive_int(key, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
-        raise ConfigError(f"{key} = {value!r}; allowed: a positive integer")
-    return int(value)
+    return integer(key, value, COUNT)
 
 
 def _dtype(chip: Chip, key, value):
@@ -65,7 +64,7 @@ def _overrides(spec, block, where):
         raise ConfigError(f"{where}: expected a mapping of field: value")
     names = numeric_fields(spec)
     check_keys(where, block, [], names)
-    return spec_replace(spec, **{k: nonnegative(f"{where}.{k}", v) for k, v in block.items()})
+    return spec_replace(spec, **{k: number(f"{where}.{k}", v, field_range(spec, k)) for k, v in block.items()})
 
 
 def _divisors(n):
@@ -92,17 +91,11 @@ def build_design(request: dict, catalog: Catalog | None = None) -> Design:
     chosen = {}
     chip, system = hw.chip, hw.system
     if "sram_mb" in req:
-        mb = req["sram_mb"]
-        if isinstance(mb, bool) or not isinstance(mb, (int, float)) or not mb > 0 or not math.isfinite(mb):
-            raise ConfigError(f"sram_mb = {mb!r}; allowed: a positive number of megabytes (1e6 bytes)")
-        chip = spec_replace(chip, sram_bytes=float(mb) * 1e6)
+        chip = spec_replace(chip, sram_bytes=number("sram_mb", req["sram_mb"], POSITIVE) * 1e6)
     chip = _overrides(chip, req.get("chip", {}), "chip")
     system = _overrides(system, req.get("system", {}), "system")
     if "utilization" in req:
-        u = req["utilization"]
-        if not isinstance(u, (int, float)) or not 0 < u <= 1:
-            raise ConfigError(f"utilization = {u!r}; allowed: a number in (0, 1]")
-        system = spec_replace(system, utilization=float(u))
+        system = spec_replace(system, utilization=number("utilization", req["utilization"], FRACTION))
     if float(chip.memory_bytes) <= 0:
         raise ConfigError(f"{chip.memory_kind}_bytes of {chip.name} must be > 0 (it holds weights and KV cache)")
 
@@ -120,13 +113,20 @@ def build_design(request: dict, catalog: Catalog | None = None) -> Design:
     return Design(hw, md, chip, system, workload, mapping, scenario, chosen)
 
 
-def _check_mapping(md: Model, w: Workload, tp, pp, ep):
-    heads, layers, experts = int(md.dims["n_heads"]), int(md.dims["layers"]), int(md.dims["n_experts"])
-    if heads % tp:
+def _check_tp_pp(md: Model, tp, pp):
+    """A given tp or pp the model cannot take (checked before any search for the fewest chips,
+    so the error names it rather than "does not fit")."""
+    heads, layers = int(md.dims["n_heads"]), int(md.dims["layers"])
+    if tp is not None and heads % tp:
         raise ConfigError(f"tp = {tp} does not divide the {heads} attention heads of {md.name}; "
                           f"allowed: {', '.join(map(str, _divisors(heads)))}")
-    if pp > layers:
+    if pp is not None and pp > layers:
         raise ConfigError(f"pp = {pp} exceeds the {layers} layers of {md.name}; allowed: 1..{layers}")
+
+
+def _check_mapping(md: Model, w: Workload, tp, pp, ep):
+    experts = int(md.dims["n_experts"])
+    _check_tp_pp(md, tp, pp)
     if ep > 1 and experts == 0:
         raise ConfigError(f"ep = {ep} but {md.name} is dense; allowed: 1")
     if experts and (experts % ep or tp % ep):
@@ -153,6 +153,7 @@ def _choose_mapping(chip, system, w, md, scenario, req, chosen) -> Mapping:
         return Mapping(tp=f(tp), pp=f(pp), ep=f(ep), dp=f(dp), batch=f(batch))
 
     tp, pp, chips = req.get("tp"), req.get("pp"), req.get("chips")
+    _check_tp_pp(md, tp, pp)
     if chips is not None:
         if chips % dp:
             raise ConfigError(f"chips = {chips} is not a multiple of dp = {dp}")

@@ -4,6 +4,7 @@ Must run before anything touches a JAX backend (the first computation fixes the 
 """
 import os
 
+from ..design.fields import COUNT, Range, integer
 from ..errors import ConfigError
 
 
@@ -12,6 +13,24 @@ def default_cache_dir() -> str | None:
     cache = os.environ.get("CODESIGN_JAX_CACHE", os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "codesign", "jax"))
     return None if not cache or cache == "off" else cache
+
+
+def _check_distributed(coordinator, num_processes, process_id):
+    """The explicit jax.distributed settings, before jax sees them (it would fail deep inside,
+    or wait for a coordinator that cannot exist)."""
+    if coordinator is not None:
+        host, _, port = str(coordinator).rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ConfigError(f"coordinator = {coordinator!r}; allowed: HOST:PORT with a port in 1..65535 "
+                              "(process 0's address, e.g. node001:12345)")
+    if num_processes is not None:
+        integer("num_processes", num_processes, COUNT)
+    if process_id is not None:
+        top = num_processes - 1 if num_processes is not None else COUNT.hi
+        integer("process_id", process_id, Range(0, top))
+        if num_processes is None or coordinator is None:
+            raise ConfigError("process_id needs num_processes and coordinator as well (or none of them: "
+                              "auto-detected on Slurm, TPU pods and Open MPI)")
 
 
 def configure_jax(cpu_devices: int | None = None, distributed: bool = False, coordinator: str | None = None,
@@ -28,6 +47,8 @@ def configure_jax(cpu_devices: int | None = None, distributed: bool = False, coo
         raise ConfigError(f"cpu_devices = {cpu_devices!r}; allowed: a positive integer")
     if not distributed and any(v is not None for v in (coordinator, num_processes, process_id)):
         raise ConfigError("coordinator, num_processes and process_id need distributed = True")
+    if distributed:
+        _check_distributed(coordinator, num_processes, process_id)
     if cpu_devices:
         jax.config.update("jax_num_cpu_devices", cpu_devices)
     cache = default_cache_dir() if cache_dir == "default" else cache_dir

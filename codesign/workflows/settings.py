@@ -5,6 +5,7 @@
 import math
 
 from ..config import CATALOG
+from ..design.fields import INT32_MAX, Range
 from ..errors import ConfigError
 from ..objectives import Problem, parse_problem, sense
 from ..search.methods import METHODS
@@ -50,8 +51,9 @@ def search_settings(cfg: dict, overrides: dict | None = None) -> dict:
         out["budget"] = None  # the config's budget is for the sampling methods; the grid is exhaustive
     for key, lo in _LOWER.items():
         v = out[key]
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < lo):
-            raise ConfigError(f"{key} = {v!r}; allowed: an integer >= {lo}")
+        if v is not None and (not isinstance(v, int) or not Range(lo, INT32_MAX, integer=True).contains(v)):
+            # not through fields.integer: 1e4 or "7" in a search block stays an error, as it was
+            raise ConfigError(f"{key} = {v!r}; allowed: an integer >= {lo} (and <= {INT32_MAX}: JAX takes int32)")
     hyper = block.get(out["method"]) or {}
     if not isinstance(hyper, dict):
         raise ConfigError(f"search.{out['method']}: expected a mapping of hyper-parameter: value")
