@@ -14,6 +14,7 @@ from ..model import METRIC_NAMES
 from ..objectives import Problem
 from ..objectives.batch import evaluate_rows
 from ..objectives.objective import metric_signs
+from .ahead import compile_ahead, compiled
 
 #: Points per compiled evaluation call; batches are padded to a multiple of it.
 CHUNK = 1024
@@ -47,6 +48,12 @@ def _compiled(problem: Problem, variant: int):
     return jax.jit(evaluate_rows(problem, variant), compiler_options=compile_options())
 
 
+def prefetch_exact(problem: Problem, variant: int) -> None:
+    """Start compiling :func:`exact_batch`'s program for ``variant`` in the background."""
+    compile_ahead(("exact", problem, variant), _compiled(problem, variant),
+                  jax.ShapeDtypeStruct((CHUNK, problem.space.dim), np.float32))
+
+
 def exact_batch(problem: Problem, variant: int, x):
     """Evaluate rows of ``x`` (n, d) of one variant.
 
@@ -55,7 +62,7 @@ def exact_batch(problem: Problem, variant: int, x):
     """
     x = np.asarray(x, np.float32).reshape(-1, problem.space.dim)
     n = len(x)
-    fn = _compiled(problem, variant)
+    fn = compiled(("exact", problem, variant), _compiled(problem, variant))
     padded = np.zeros((max(1, -(-n // CHUNK)) * CHUNK, problem.space.dim), np.float32)
     padded[:n] = x
     padded[n:] = x[-1] if n else 1.0

@@ -39,7 +39,8 @@ from . import archive as arch
 from . import descent
 from .base import Searcher
 from .codec import Codec, make_codec
-from .evaluator import metric_plan
+from .ahead import compile_ahead, compiled
+from .evaluator import metric_plan, prefetch_exact
 from .gradient_phases import (DESCEND, DIVE, DONE, PAIR_STEPS, POLISH, REPAIR, UNIT_STEPS, branch, check,
                               latin_hypercube as _latin_hypercube, polish, repair, rounded)
 from .relaxed import BIG, descent_block
@@ -173,15 +174,26 @@ def init(su: Setup, key) -> GradientState:
                      np.full(su.groups, np.inf)))
     phase = DESCEND if su.plan.descend_blocks else REPAIR
     block_key = jax.random.key(int(rng.integers(2 ** 31 - 1)))
+    for v in range(su.nv):  # every variant's programs compile in parallel while the first runs
+        compile_ahead(_block_key(su, v), _block(su, v), runs[v], hyper, block_key)
+        prefetch_exact(su.problem, v)
     return GradientState(phase, 0, 0, block_key, 0, tuple(runs), tuple(best), 0,
                          tuple(np.full(S, np.inf) for _ in range(su.nv)), arch.empty(d), ())
+
+
+def _block(su: Setup, v: int):
+    return descent_block(su.problem, v, su.codec, su.sc.metrics, su.hyper.inner, su.plan.starts)
+
+
+def _block_key(su: Setup, v: int):
+    return ("descent", su.problem, v, su.codec, su.sc.metrics, su.hyper.inner, su.plan.starts)
 
 
 def descend(su: Setup, state: GradientState) -> GradientState:
     """One compiled block of descent for every variant."""
     runs = []
     for v, r in enumerate(state.runs):
-        fn = descent_block(su.problem, v, su.codec, su.sc.metrics, su.hyper.inner, su.plan.starts)
+        fn = compiled(_block_key(su, v), _block(su, v))
         runs.append(fn(r, su.hyper, jax.random.fold_in(jax.random.fold_in(state.key, v), state.blocks_run)))
     a = arch.add_grad_evals(state.archive, su.nv * su.plan.starts * su.hyper.inner)
     return state._replace(runs=tuple(runs), archive=a, block=state.block + 1, blocks_run=state.blocks_run + 1)
