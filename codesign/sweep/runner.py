@@ -1,11 +1,13 @@
 """The chunk loop: dispatch compiled steps, merge their reductions, report through callbacks.
 
 No I/O and no printing here: ``on_chunk`` (e.g. :mod:`.store`) persists each finished chunk
-and ``progress`` reports speed. Up to ``depth`` chunks are kept in flight so the host's merging and
+and ``progress`` receives a :class:`codesign.progress.Progress` (points of the target range,
+recent rate, ETA) after each chunk. Up to ``depth`` chunks are kept in flight so the host's merging and
 writing overlaps the devices' work. Every process of an SPMD run executes the same loop on
 the same replicated results, so all of them hold the same reductions.
 """
 import dataclasses
+import math
 import time
 from collections import deque
 from typing import Callable, Iterable
@@ -13,20 +15,10 @@ from typing import Callable, Iterable
 import jax
 import numpy as np
 
+from ..progress import Progress
 from . import reductions as R
 from .enumerate import Chunk, Enumeration, round_chunk
 from .kernel import ReduceSpec, make_front_pass, make_rows, make_step
-
-
-@dataclasses.dataclass(frozen=True)
-class Progress:
-    done_points: int  # of the target range, this run and earlier ones
-    total_points: int  # the target range
-    run_points: int  # evaluated by this run
-    elapsed_s: float  # since this run's first dispatch (compilation included)
-    points_per_s: float  # recent rate (last few seconds)
-    eta_s: float | None
-    chunk: Chunk
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,8 +109,8 @@ def run_chunks(problem, enum: Enumeration, spec: ReduceSpec, chunks: Iterable[Ch
             t_old, p_old = recent[0]
             rate = (run_points - p_old) / max(now - t_old, 1e-9)
             left = max(total_points - done_points, 0)
-            progress(Progress(done_points, total_points, run_points, now - t0, rate,
-                              left / rate if rate > 0 else None, c))
+            progress(Progress("sweep", min(1.0, done_points / total_points) if total_points else 1.0, done_points,
+                              total_points, "points", math.nan, now - t0, rate, left / rate if rate > 0 else None))
     return state
 
 
