@@ -17,22 +17,10 @@ from codesign.search.evaluator import exact_batch
 from codesign.search.grid import grid, grid_chunk_fn
 from codesign.search.repair import candidates, pattern_moves
 from codesign.space.enumerate import Enumeration
+from conftest import LPU_PROBLEM
 from search_problems import impossible, mixed_quadratic, nan_below, power_capped
 
-LPU = """
-hardware: groq-lpu-v1
-model: llama-2-70b
-weight_dtype: int8
-kv_dtype: int8
-space:
-  chip.sram_bytes: {min: 5.0e+7, max: 2.0e+9, log: true, num: 24}
-  mapping.tp: [1, 2, 4, 8]
-  mapping.pp: {min: 1, max: 80, integer: true}
-  mapping.batch: {min: 1, max: 512, integer: true, log: true, num: 40}
-objective: usd_per_million_tokens
-constraints:
-  decode_tokens_per_s_per_user: {min: 300}
-"""
+LPU = LPU_PROBLEM
 
 
 def values(design):

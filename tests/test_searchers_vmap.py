@@ -21,22 +21,10 @@ from codesign.search.algorithm import evolve
 from codesign.search.codec import make_codec
 from codesign.search.gradient import GradientHyper
 from codesign.search.relaxed import lagrangian_value_and_grad
+from conftest import LPU_PROBLEM
 from search_problems import mixed_quadratic
 
-LPU = """
-hardware: groq-lpu-v1
-model: llama-2-70b
-weight_dtype: int8
-kv_dtype: int8
-space:
-  chip.sram_bytes: {min: 5.0e+7, max: 2.0e+9, log: true}
-  mapping.tp: [1, 2, 4, 8]
-  mapping.pp: {min: 1, max: 80, integer: true}
-  mapping.batch: {min: 1, max: 512, integer: true, log: true}
-objective: usd_per_million_tokens
-constraints:
-  decode_tokens_per_s_per_user: {min: 300}
-"""
+LPU = LPU_PROBLEM
 
 
 @pytest.fixture(scope="module")
