@@ -22,6 +22,7 @@ __all__ = [
     "calibration", "config", "design", "objectives", "search", "space", "sweep", "validation",
 ]
 from . import workflows  # noqa: E402  (edge library: what the CLI does, as functions)
+from . import analysis  # noqa: E402  (published analyses as library code: notebook 01, experiments/jia_*)
 from .workflows import run_calibrate, run_optimize, run_pareto, run_sweep, run_validate  # noqa: E402
 __all__ += ["Progress", "load_experiment", "load_problem", "workflows", "run_calibrate", "run_optimize",
-            "run_pareto", "run_sweep", "run_validate"]
+            "run_pareto", "run_sweep", "run_validate", "analysis"]
