@@ -75,7 +75,7 @@ def test_smooth_converges_to_exact(groq, llama70b):
     keys = ("decode_s_per_token", "ttft_s", "throughput_tokens_per_s", "joules_per_token", "tco_usd",
             "usd_per_million_tokens")
     errs = []
-    for p in (4.0, 16.0, 64.0, 256.0):
+    for p in (4.0, 32.0, 256.0):
         smooth = cd.evaluate_jit(*design, fidelity=cd.Fidelity(smooth=True, sharpness=p))
         errs.append(max(abs(float(getattr(smooth, k)) / float(getattr(exact, k)) - 1) for k in keys))
     assert all(b <= a for a, b in zip(errs, errs[1:]))
