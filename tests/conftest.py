@@ -62,9 +62,12 @@ def assert_png(path, min_width=300, min_height=200):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark tests that start a subprocess (directly, through a helper or a fixture) ``cli``:
-    ``pytest -m "not cli"`` is the fast in-process part."""
+    """Mark tests that start a subprocess (directly, through a helper or a fixture, or a
+    notebook kernel) ``cli``: ``pytest -m "not cli"`` is the fast in-process part."""
     for item in items:
+        if item.get_closest_marker("notebook") is not None:
+            item.add_marker(pytest.mark.cli)
+            continue
         fns = [getattr(item, "function", None)]
         info = getattr(item, "_fixtureinfo", None)
         if info is not None:
