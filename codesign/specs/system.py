@@ -2,7 +2,8 @@
 from ._pytree import pytree_dataclass, static
 
 TOPOLOGIES = ("all_to_all", "switch", "ring", "torus", "torus_3d")
-#: Dimensions of each torus topology ("torus" is the 2-D torus of TPU v4i/v5e/v6e slices).
+#: Dimensions of each torus topology: "torus" is the 2-D torus of TPU v5e/v6e, "torus_3d" the
+#: 3-D torus of TPU v4/v5p (reference/hardware_facts.md 5.3).
 TORUS_DIMS = {"torus": 2, "torus_3d": 3}
 
 
