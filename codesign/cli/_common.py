@@ -1,7 +1,8 @@
 """Shared CLI plumbing: a parser that exits 2 on usage errors, output formatting."""
 import argparse
-import json
 import sys
+
+from ..config.writing import dumps
 
 
 class Parser(argparse.ArgumentParser):
@@ -18,9 +19,10 @@ def add_dataset_args(p):
     p.add_argument("--mapping", metavar="YAML", help="row -> evaluation mapping (default: the shipped mapping)")
 
 
-def print_json(obj):
-    json.dump(obj, sys.stdout, indent=2, sort_keys=False)
-    sys.stdout.write("\n")
+def print_json(obj, why: dict | None = None):
+    """``obj`` as strict JSON on stdout: non-finite numbers as null with a ``null_reasons``
+    entry (:func:`codesign.config.writing.strict`; ``why``: key -> specific reason)."""
+    sys.stdout.write(dumps(obj, why) + "\n")
 
 
 def fmt(x: float, unit: str = "") -> str:

@@ -36,8 +36,19 @@ def line(p, label: str = "", best_unit: str | None = None) -> str:
     if best_unit is not None:
         out += "  best " + (f"{p.best:.5g} {best_unit}".rstrip() if math.isfinite(p.best) else "none feasible yet")
     if p.rate_per_s is not None:
-        eta = "-" if p.eta_s is None else time.strftime("%H:%M:%S", time.gmtime(p.eta_s))
+        eta = "-" if p.eta_s is None else duration(p.eta_s)
         out += f"  {fmt(p.rate_per_s)} {p.unit}/s  ETA {eta}"
     if p.message:
         out += f"  {p.message}"
     return out + f"  {p.elapsed_s:.1f} s"
+
+
+def duration(seconds: float) -> str:
+    """``hh:mm:ss``, with whole days in front past 24 h (``3d 04:05:06``): strftime of a
+    gmtime would drop the days."""
+    if not math.isfinite(seconds):
+        return "-"
+    s = int(round(max(seconds, 0.0)))
+    days, s = divmod(s, 86400)
+    clock = f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return f"{days}d {clock}" if days else clock

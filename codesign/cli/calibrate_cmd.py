@@ -1,6 +1,7 @@
 """``codesign calibrate``: fit per-family efficiency factors and overheads to the measurement
 dataset, report in-sample, leave-one-out and hold-out-system errors, and save the fitted
-values (labelled as fitted, with date and dataset hashes) for ``--calibrated`` use."""
+values (labelled as fitted, with date and dataset hashes) to ``--out`` (default fitted.yaml),
+or with ``--update-shipped`` to the packaged fit that ``--calibrated`` reads."""
 import sys
 
 import numpy as np
@@ -22,7 +23,12 @@ def add_parser(sub):
     p.add_argument("--prior-weight", type=float, default=1e-3, metavar="X",
                    help="weak pull towards the start values for directions the data leave flat (default 1e-3)")
     p.add_argument("--no-cross-validation", action="store_true", help="skip leave-one-out and hold-out-system fits")
-    p.add_argument("--out", metavar="PATH", help="fitted file (default: codesign/presets/calibration/fitted.yaml)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", metavar="PATH", default="fitted.yaml",
+                       help="fitted file to write (default: fitted.yaml in the working directory)")
+    where.add_argument("--update-shipped", action="store_true",
+                       help="replace the packaged fit codesign/presets/calibration/fitted.yaml, which "
+                            "--calibrated reads (a tracked file of the package: only when asked)")
     p.add_argument("--dry-run", action="store_true", help="fit and report, write nothing")
     p.add_argument("--allow-unconverged", action="store_true", help="write the file even if the fit did not converge")
     p.add_argument("--plot", metavar="PATH", help="write the loss history of the full fit (PNG)")
@@ -39,7 +45,8 @@ def run(args):
     cal = run_calibrate(dataset=data, steps=args.steps, learning_rate=args.learning_rate,
                         prior_weight=args.prior_weight, cross_validate=not args.no_cross_validation,
                         out=args.out, write=not args.dry_run, allow_unconverged=args.allow_unconverged,
-                        plot=args.plot, progress=None if args.quiet else ProgressPrinter())
+                        plot=args.plot, progress=None if args.quiet else ProgressPrinter(),
+                        update_shipped=args.update_shipped)
     if not cal.converged:
         print(f"codesign calibrate: WARNING: the fit did not converge ({cal.study.full.message}); "
               + (f"written anyway to {cal.written}" if cal.written
@@ -47,11 +54,11 @@ def run(args):
     if args.json:
         print_json(cal.to_dict())
     else:
-        print_report(cal.study, cal.document, cal.written, data, args.plot)
+        print_report(cal.study, cal.document, cal.written, data, cal.plot, args.update_shipped)
     return 0 if cal.converged else 1
 
 
-def print_report(study, doc, written, data, plot):
+def print_report(study, doc, written, data, plot, shipped=False):
     p, full = study.problem, study.full
     print(f"Calibration on {p.n} rows ({', '.join(f['path'] for f in data.files['measurements'])}); "
           f"{len(data.inexpressible)} rows inexpressible, {sum(1 for i in data.issues if i.line)} skipped")
@@ -87,5 +94,8 @@ def print_report(study, doc, written, data, plot):
         note = " [whole family held out: uncalibrated start values]" if alone else ""
         print(f"    {system:14s} {cells}{note}")
     print(f"\n  {'Written: ' + written if written else 'Fitted file not written.'}")
+    if written and not shipped:
+        print("  The shipped fit (codesign/presets/calibration/fitted.yaml, read by --calibrated) is unchanged; "
+              "--update-shipped replaces it.")
     if plot:
         print(f"  Loss plot: {plot}")

@@ -1,8 +1,11 @@
 """``codesign evaluate``: one design point, exact metrics, optional sensitivities."""
 from ..config import load_experiment
-from ..workflows import evaluate_request
+import math
+
+from ..workflows import evaluate_request, null_reasons
 from ._common import fmt, print_json
 
+_SHOWN = 12  # sensitivities per metric in the table
 _INT_FLAGS = ("chips", "tp", "pp", "ep", "dp", "prompt_tokens", "output_tokens", "prefill_chunk_tokens")
 
 
@@ -41,7 +44,7 @@ def request_from_args(args) -> dict:
 def run(args):
     out = evaluate_request(request_from_args(args), sensitivities=args.sensitivities)
     if args.json:
-        print_json(out)
+        print_json(out, null_reasons(out))
     else:
         print_table(out)
     return 0
@@ -50,6 +53,7 @@ def run(args):
 def print_table(r):
     print(f"{r['model']} on {r['hardware']}  (weights {r['weight_dtype']}, KV {r['kv_dtype']}, "
           f"prompt {r['prompt_tokens']:.0f} + output {r['output_tokens']:.0f} tokens)")
+    print(f"  hardware     {r['hardware_values']}")
     print(f"  mapping      chips {r['chips']} = tp {r['tp']} x pp {r['pp']} x dp {r['dp']}, ep {r['ep']}, "
           f"batch {r['batch']}, nodes {r['nodes']}")
     for k, why in r["chosen"].items():
@@ -72,13 +76,22 @@ def print_table(r):
     print(f"  throughput   {r['throughput_tokens_per_s']:,.0f} output tokens/s")
     print(f"  energy       {fmt(r['power_w'], 'W')} serving ({fmt(r['idle_power_w'], 'W')} idle), "
           f"{r['joules_per_token']:.3g} J/token")
-    print(f"  silicon      die {r['die_area_mm2']:.0f} mm2, yield {r['die_yield']:.1%}, "
-          f"die cost ${r['die_cost_usd']:,.0f}, chip price ${r['chip_price_usd']:,.0f}")
-    print(f"  money        capex ${r['capex_usd']:,.0f}, opex ${r['opex_usd_per_year']:,.0f}/year, "
-          f"TCO ${r['tco_usd']:,.0f}, ${r['usd_per_million_tokens']:.4g} per million tokens")
+    print(f"  silicon      die {r['die_area_mm2']:.4g} mm2 (reticle {r['reticle_mm2']:.4g} mm2), yield {r['die_yield']:.1%}, "
+          f"die cost {_usd(r['die_cost_usd'])}, chip price {_usd(r['chip_price_usd'])}")
+    if not r["buildable"]:
+        u = r["unbuildable"]
+        print(f"               NOT BUILDABLE: the die exceeds the reticle by {u['over_mm2']:.4g} mm2 "
+              f"({u['ratio']:.3g}x the {u['reticle_mm2']:.4g} mm2 limit); prices below are not meaningful")
+    print(f"  money        capex {_usd(r['capex_usd'])}, opex {_usd(r['opex_usd_per_year'])}/year, "
+          f"TCO {_usd(r['tco_usd'])}, {_usd(r['usd_per_million_tokens'], '.4g')} per million tokens")
     if "sensitivities" in r:
         print("  sensitivities d ln(metric) / d ln(parameter), |value| >= 0.01:")
         for metric, row in r["sensitivities"].items():
-            top = sorted(row.items(), key=lambda kv: -abs(kv[1]))
-            shown = ", ".join(f"{p} {v:+.3f}" for p, v in top if abs(v) >= 0.01)[:400]
-            print(f"    {metric}: {shown or '(all below 0.01)'}")
+            top = [(p, v) for p, v in sorted(row.items(), key=lambda kv: -abs(kv[1])) if abs(v) >= 0.01]
+            shown = ", ".join(f"{p} {v:+.3f}" for p, v in top[:_SHOWN])  # whole names, never cut mid-name
+            more = f", ... {len(top) - _SHOWN} more (--json)" if len(top) > _SHOWN else ""
+            print(f"    {metric}: {shown + more or '(all below 0.01)'}")
+
+
+def _usd(x: float, spec: str = ",.0f") -> str:
+    return f"${x:{spec}}" if math.isfinite(x) else "no price (die not buildable)" if x > 0 else f"${x}"

@@ -25,7 +25,7 @@ def run(args):
     if args.json:
         print_json(v.report)
     else:
-        print_report(v.report, args.plot)
+        print_report(v.report, v.plot)
     return 0
 
 

@@ -37,7 +37,7 @@ def parse_yaml(data: bytes, path: str, what: str = "config file"):
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ConfigError(f"{what} {path!r} is not valid YAML: {e}") from None
+        raise ConfigError(f"{what} {path!r} is not valid YAML: {' '.join(str(e).split())}") from None
     except RecursionError:
         raise ConfigError(f"{what} {path!r} is nested too deeply") from None
 

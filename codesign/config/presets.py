@@ -11,7 +11,7 @@ from pathlib import Path
 from ..design import Hardware, Model
 from ..design.entries import check_choice, check_keys, parse_number, source_of
 from ..design.fields import field_range
-from ..errors import ConfigError
+from ..errors import ConfigError, UnknownPresetError
 from ..model.cost import build_cost_usd
 from ..specs import MEMORY_KINDS, PP_SPLITS, PRICE_MODES, TOPOLOGIES, Chip, System, Workload
 from ..specs import numeric_fields
@@ -48,7 +48,7 @@ def _read(kind: str, name: str) -> dict:
     path = presets_dir() / kind / f"{name}.yaml"
     if not path.is_file():
         label = "hardware" if kind == "hardware" else "model"
-        raise ConfigError(f"unknown {label} preset {name!r}; valid: {', '.join(_names(kind))}")
+        raise UnknownPresetError(f"unknown {label} preset {name!r}; valid: {', '.join(_names(kind))}")
     return read_yaml(path, f"{kind[:-1] if kind == 'models' else kind} preset file")
 
 

@@ -93,3 +93,10 @@ def number(name: str, value, allowed: Range = NONNEGATIVE) -> float:
 def integer(name: str, value, allowed: Range = COUNT) -> int:
     """:func:`number` for a count: an int in ``allowed`` (default 1 .. 2^31 - 1)."""
     return int(number(name, value, dataclasses.replace(allowed, integer=True)))
+
+
+def check_spec(spec, where: str):
+    """Every numeric field of ``spec`` (a Chip or System of host floats) in its range."""
+    for f in dataclasses.fields(spec):
+        if not f.metadata.get("static"):
+            number(f"{where}.{f.name}", float(getattr(spec, f.name)), field_range(spec, f.name))

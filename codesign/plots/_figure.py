@@ -6,6 +6,7 @@ import os
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..config.writing import atomic_path
 from ..errors import ConfigError
 
 
@@ -16,12 +17,29 @@ def new_figure(**kwargs) -> Figure:
     return fig
 
 
-def save(fig: Figure, path, **kwargs):
-    """Write ``fig`` to ``path`` (PNG by its extension); an unwritable path is a ConfigError."""
+def plot_path(path, default_name: str) -> str:
+    """The file a plot given as ``path`` goes to: ``path/default_name`` for a directory (or a
+    path ending in a separator), ``path + ".png"`` for a path without an extension."""
+    path = os.fspath(path)
+    if os.path.isdir(path) or path.endswith(os.sep):
+        return os.path.join(path, default_name)
+    return path if os.path.splitext(path)[1] else path + ".png"
+
+
+def save(fig: Figure, path, default_name: str = "plot.png", **kwargs) -> str:
+    """Write ``fig`` to ``path`` (format by its extension; see :func:`plot_path`), whole or not
+    at all; returns the file written. An unknown format or unwritable path is a ConfigError."""
+    path = plot_path(path, default_name)
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    if ext not in fig.canvas.get_supported_filetypes():
+        raise ConfigError(f"plot {path!r}: unknown image format {ext!r} (from the extension); allowed: "
+                          f"{', '.join('.' + e for e in sorted(fig.canvas.get_supported_filetypes()))}")
     try:
-        fig.savefig(path, **kwargs)
+        with atomic_path(path, "plot") as tmp:
+            fig.savefig(tmp, **kwargs)
     except OSError as e:
-        raise ConfigError(f"cannot write plot {os.fspath(path)!r}: {e}") from None
+        raise ConfigError(f"cannot write plot {path!r}: {e}") from None
+    return path
 
 
 def png_bytes(fig: Figure, **kwargs) -> bytes:

@@ -59,4 +59,4 @@ def plot_fronts(fronts, path, x_metric: str, y_metric: str, refs=(), title: str 
         ax.grid(True, which="both", alpha=0.25)
         ax.set_title(ptitle, fontsize=9, wrap=True)
         ax.legend(fontsize=7.5, loc="best")
-    save(fig, path, dpi=130)
+    return save(fig, path, "front.png", dpi=130)

@@ -8,7 +8,8 @@ _MARKERS = "osD^v<>Ph*X"
 
 
 def parity_plot(results, path, title: str, band: float = 0.2):
-    """One log-log panel per metric class: predicted vs measured, y = x and +-``band``."""
+    """One log-log panel per metric class: predicted vs measured, y = x and +-``band``.
+    Returns the file written (see :func:`codesign.plots._figure.plot_path`)."""
     order = ("per-user speed", "throughput", "energy per token")
     kinds = sorted(dict.fromkeys(r.kind for r in results), key=lambda k: (order + (k,)).index(k))
     systems = list(dict.fromkeys(r.hardware for r in results))
@@ -38,14 +39,14 @@ def parity_plot(results, path, title: str, band: float = 0.2):
     for ax in list(axes.flat)[len(kinds):]:
         ax.axis("off")
     fig.suptitle(title)
-    save(fig, path, dpi=130, bbox_inches="tight")
+    return save(fig, path, "parity.png", dpi=130, bbox_inches="tight")
 
 
 def loss_plot(history, path, title: str):
-    """Loss per step of a fit (log y)."""
+    """Loss per step of a fit (log y); returns the file written."""
     fig = new_figure(figsize=(5.5, 3.6))
     ax = fig.subplots()
     ax.semilogy(np.arange(1, len(history) + 1), history)
     ax.set(xlabel="adam step", ylabel="loss (mean squared log error + prior)", title=title)
     ax.grid(True, which="both", lw=0.3, alpha=0.5)
-    save(fig, path, dpi=130, bbox_inches="tight")
+    return save(fig, path, "loss.png", dpi=130, bbox_inches="tight")

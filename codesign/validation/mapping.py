@@ -25,13 +25,13 @@ or gives the evaluation and the reason for every assumption::
 
 Top-level keys starting with ``_`` are templates for YAML anchors (``<<: *name``), not rows.
 Rows without an entry, entries without a row, and entries that do not build a valid design are
-reported as issues and skipped.
+reported as issues and skipped; an entry naming an unknown preset is an error (a typo).
 """
 import dataclasses
 import math
 
 from ..design import Catalog, Design, build_design
-from ..errors import ConfigError
+from ..errors import ConfigError, UnknownPresetError
 from .dataset import Issue, Row
 
 #: CSV metric -> (Metrics field predicted, metric class, accepted units).
@@ -114,6 +114,8 @@ def build_cases(rows: list[Row], mapping: dict, mapping_file: str = "mapping", c
             continue
         try:
             result = _case(row, entry, calibrated, catalog)
+        except UnknownPresetError as e:
+            raise UnknownPresetError(f"{mapping_file}: entry {row.id!r}: {e}") from None
         except ConfigError as e:
             issues.append(Issue(row.file, row.line, row.id, f"{mapping_file}: {e}; skipped"))
             continue

@@ -13,7 +13,7 @@ output path is given.
 """
 from .calibrate import Calibration, check_fit_arguments, loss_checkpoints, prediction_rows, run_calibrate
 from .devices import configure_jax, default_cache_dir
-from .evaluate import evaluate_request, hardware_rows, model_rows, parse_batch, presets, result_dict
+from .evaluate import evaluate_request, hardware_rows, model_rows, null_reasons, parse_batch, presets, result_dict
 from .optimize import objective_unit, run_optimize
 from .pareto import ParetoRun, front_rows, run_pareto, search_front, write_table
 from .references import evaluate_references
@@ -24,7 +24,7 @@ from .validate import Validation, run_validate, validation_report
 __all__ = [
     "Calibration", "EXTRA_KEYS", "ParetoRun", "SEARCH_KEYS", "SweepReport", "Validation", "check_fit_arguments",
     "check_shard", "configure_jax", "default_cache_dir", "evaluate_references", "evaluate_request", "front_rows",
-    "hardware_rows", "loss_checkpoints", "merge_sweeps", "model_rows", "objective_unit", "objective_value",
+    "hardware_rows", "loss_checkpoints", "merge_sweeps", "model_rows", "null_reasons", "objective_unit", "objective_value",
     "parse_batch", "parse_experiment_problem", "prediction_rows", "presets", "result_dict", "run_calibrate",
     "run_optimize", "run_pareto", "run_sweep", "run_validate", "search_front", "search_settings", "sweep_report",
     "validation_report", "write_table",

@@ -10,6 +10,8 @@ import yaml
 
 from ..config.calibrated import fitted_path
 from ..config.measurements import Dataset, display_path, load_dataset
+from ..config.writing import write_file
+from ..design.fields import FRACTION, INT32_MAX, Range, integer, number
 from ..errors import ConfigError
 from ..progress import Progress
 
@@ -24,6 +26,7 @@ class Calibration(NamedTuple):
     document: dict  # the fitted file's content
     written: str | None  # where it was written (display path), or None
     dataset: Dataset
+    plot: str | None = None  # the loss plot written, or None
 
     @property
     def converged(self) -> bool:
@@ -37,18 +40,16 @@ class Calibration(NamedTuple):
 
 
 def check_fit_arguments(steps: int, learning_rate: float, prior_weight: float):
-    if steps < 10:
-        raise ConfigError(f"steps = {steps}; allowed: an integer >= 10")
-    if not 0 < learning_rate <= 1:
-        raise ConfigError(f"learning_rate = {learning_rate}; allowed: a number in (0, 1]")
-    if not 0 <= prior_weight < 1:
+    integer("steps", steps, Range(10, INT32_MAX))
+    number("learning_rate", learning_rate, FRACTION)
+    if number("prior_weight", prior_weight) >= 1:
         raise ConfigError(f"prior_weight = {prior_weight}; allowed: a number in [0, 1)")
 
 
 def run_calibrate(data=None, mapping=None, *, dataset: Dataset | None = None, steps: int = 1500,
                   learning_rate: float = 0.05, prior_weight: float = 1e-3, cross_validate: bool = True,
                   out=None, write: bool = True, allow_unconverged: bool = False, plot=None,
-                  fit_date: str | None = None, progress=None) -> Calibration:
+                  fit_date: str | None = None, progress=None, update_shipped: bool = False) -> Calibration:
     """Fit bounded per-family parameters by adam on mean squared log error.
 
     Args:
@@ -57,9 +58,12 @@ def run_calibrate(data=None, mapping=None, *, dataset: Dataset | None = None, st
         steps, learning_rate, prior_weight: adam steps per fit (>= 10), peak learning rate
             in (0, 1], weak pull towards the start values in [0, 1).
         cross_validate: also run the leave-one-out and hold-out-system fits.
-        out: fitted file to write (default: :func:`codesign.config.calibrated.fitted_path`).
+        out: fitted file to write; None writes none, unless ``update_shipped``.
         write: write it (only if the fit converged, unless ``allow_unconverged``).
-        plot: path of the full fit's loss history (PNG), or None.
+        update_shipped: write the packaged fitted file
+            (:func:`codesign.config.calibrated.fitted_path`, which ``calibrated=True`` reads)
+            instead of ``out``; never by default, since it is a tracked file of the package.
+        plot: path of the full fit's loss history (PNG; see :func:`codesign.plots.loss_plot`), or None.
         fit_date: ISO date recorded in the file (default: today).
         progress: called with :class:`codesign.progress.Progress` before and after the fits
             (they run as one compiled batch: there is nothing to report in between).
@@ -80,19 +84,19 @@ def run_calibrate(data=None, mapping=None, *, dataset: Dataset | None = None, st
     if progress is not None:
         progress(Progress("calibrate", 1.0, fits, fits, "fits", elapsed_s=time.perf_counter() - t0))
     doc = fitted_document(study, dataset.files, fit_date or datetime.date.today().isoformat())
-    path = Path(out) if out else fitted_path()
+    path = fitted_path() if update_shipped else (Path(out) if out else None)
     written = None
-    if write and (study.full.converged or allow_unconverged):
+    if path is not None and write and (study.full.converged or allow_unconverged):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(_HEADER + yaml.safe_dump(doc, sort_keys=False, width=110))
         except OSError as e:
             raise ConfigError(f"cannot write {str(path)!r}: {e}") from None
+        write_file(path, _HEADER + yaml.safe_dump(doc, sort_keys=False, width=110), "fitted file")
         written = display_path(path)
     if plot:
         from ..plots import loss_plot  # noqa: PLC0415 (matplotlib only when plotting)
-        loss_plot(study.full.loss_history, plot, f"codesign calibrate: full fit ({problem.n} rows)")
-    return Calibration(study, doc, written, dataset)
+        plot = loss_plot(study.full.loss_history, plot, f"codesign calibrate: full fit ({problem.n} rows)")
+    return Calibration(study, doc, written, dataset, plot)
 
 
 def loss_checkpoints(history, k: int = 10) -> list:

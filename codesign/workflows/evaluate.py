@@ -19,8 +19,15 @@ def parse_batch(value):
         raise ConfigError(f"batch = {value!r}; allowed: a positive integer or 'max'") from None
 
 
-def result_dict(design, metrics) -> dict:
-    """Names, scenario, every metric (integers as int, ``fits`` as bool), memory tier, overflow, choices."""
+#: Metrics that have no finite value for a die past the reticle (zero yield).
+_PRICED = ("die_cost_usd", "chip_price_usd", "capex_usd", "tco_usd", "usd_per_million_tokens")
+
+
+def result_dict(design, metrics, calibrated: bool = False) -> dict:
+    """Names, scenario, every metric (integers as int, ``fits`` as bool), memory tier,
+    overflow, whether the die can be built (``buildable``; ``unbuildable`` says which limit
+    and by how much, as ``overflow`` does for memory), choices, and whether the hardware
+    values are calibrated."""
     out = {"hardware": design.hardware.name, "model": design.model.name,
            "weight_dtype": design.workload.weight_dtype, "kv_dtype": design.workload.kv_dtype,
            "prompt_tokens": float(design.scenario.prompt_tokens),
@@ -34,8 +41,28 @@ def result_dict(design, metrics) -> dict:
     if not out["fits"]:
         out["overflow"] = {"tier": design.chip.memory_kind, "bytes_per_chip": m["memory_overflow_bytes"],
                            "capacity_bytes": m["memory_capacity_bytes"]}
+    reticle = float(design.chip.reticle_mm2)
+    out["reticle_mm2"] = reticle
+    out["buildable"] = bool(m["die_area_mm2"] <= reticle)
+    if not out["buildable"]:
+        out["unbuildable"] = {"limit": "reticle", "die_area_mm2": m["die_area_mm2"], "reticle_mm2": reticle,
+                              "over_mm2": m["die_area_mm2"] - reticle, "ratio": m["die_area_mm2"] / reticle}
     out["chosen"] = design.chosen
+    out["calibrated"] = bool(calibrated)
+    out["hardware_values"] = (f"CALIBRATED (fitted values of family {design.hardware.family}, "
+                              "codesign/presets/calibration/fitted.yaml)" if calibrated
+                              else "uncalibrated presets (stated physical constants; --calibrated for fitted values)")
     return out
+
+
+def null_reasons(result: dict) -> dict:
+    """Why a metric of ``result`` has no finite value (for :func:`codesign.config.writing.strict`)."""
+    if result.get("buildable", True):
+        return {}
+    u = result["unbuildable"]
+    why = (f"no price: the die ({u['die_area_mm2']:.4g} mm2) exceeds the reticle ({u['reticle_mm2']:.4g} mm2) "
+           "and cannot be built")
+    return {k: why for k in _PRICED}
 
 
 def evaluate_request(request, sensitivities: bool = False) -> dict:
@@ -47,7 +74,7 @@ def evaluate_request(request, sensitivities: bool = False) -> dict:
     if isinstance(request.get("batch"), str):
         request["batch"] = parse_batch(request["batch"])
     design = build_design(request)
-    out = result_dict(design, evaluate_jit(*design.specs))
+    out = result_dict(design, evaluate_jit(*design.specs), bool(request.get("calibrated")))
     if sensitivities:
         from ..model.sensitivity import elasticities  # noqa: PLC0415 (jax.grad: only when asked)
         out["sensitivities"] = elasticities(*design.specs)

@@ -1,12 +1,12 @@
 """Pareto fronts of an experiment's ``pareto:`` metrics: the rows, the summary and (where
 asked) the files ``codesign pareto`` writes (CSV, Parquet, PNG, summary.json)."""
-import json
 import os
 import time
 from typing import NamedTuple
 
 import numpy as np
 
+from ..config.writing import atomic_path, write_json
 from ..errors import ConfigError
 from ..model import METRIC_NAMES
 from ..objectives import Problem
@@ -58,8 +58,10 @@ def write_table(rows: list[dict], out_dir, stem: str = "front"):
     out_dir = os.fspath(out_dir)
     table = pa.Table.from_pylist(rows) if rows else pa.table({})
     try:
-        pq.write_table(table, os.path.join(out_dir, f"{stem}.parquet"))
-        pcsv.write_csv(table, os.path.join(out_dir, f"{stem}.csv"))
+        with atomic_path(os.path.join(out_dir, f"{stem}.parquet")) as tmp:
+            pq.write_table(table, tmp)
+        with atomic_path(os.path.join(out_dir, f"{stem}.csv")) as tmp:
+            pcsv.write_csv(table, tmp)
     except OSError as e:
         raise ConfigError(f"cannot write to {out_dir!r}: {e}") from None
 
@@ -116,11 +118,7 @@ def run_pareto(cfg, out_dir=None, points: int | None = None, budget: int | None 
                    {m: p["metrics"][m] for m in fr.metrics} | {"batch": p["metrics"]["batch"], "chips": p["chips"]}
                    for p in r["points"]]} for r in refs]}
     if out_dir is not None:
-        try:
-            with open(os.path.join(out_dir, "summary.json"), "w") as f:
-                json.dump(summary, f, indent=2)
-        except OSError as e:
-            raise ConfigError(f"cannot write to {out_dir!r}: {e}") from None
+        write_json(os.path.join(out_dir, "summary.json"), summary)
     return ParetoRun(summary, rows, fr, problem)
 
 

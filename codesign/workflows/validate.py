@@ -10,6 +10,7 @@ class Validation(NamedTuple):
     report: dict  # see validation_report
     results: list  # codesign.validation.Result per expressed row
     dataset: Dataset  # with ``issues`` (rows skipped, mapping entries rejected) for the caller to show
+    plot: str | None = None  # the parity plot written (a directory or extension-less path resolved), or None
 
 
 def validation_report(data: Dataset, res: list, calibrated: bool) -> dict:
@@ -38,7 +39,8 @@ def run_validate(data=None, mapping=None, calibrated: bool = False, dataset: Dat
         mapping: row -> evaluation mapping YAML (default: the shipped one).
         calibrated: use the fitted values (a missing or malformed fitted file is one error).
         dataset: an already loaded dataset (its ``calibrated`` must match).
-        plot: path of a parity plot (PNG, log axes) to write, or None.
+        plot: path of a parity plot (PNG, log axes) to write, or None; a directory gets
+            ``parity.png``, a path without an extension ``.png`` (``Validation.plot`` says which).
     """
     if dataset is None:
         if calibrated:
@@ -48,5 +50,8 @@ def run_validate(data=None, mapping=None, calibrated: bool = False, dataset: Dat
     if plot:
         from ..plots import parity_plot  # noqa: PLC0415 (matplotlib only when plotting)
         label = "calibrated" if calibrated else "uncalibrated presets"
-        parity_plot(res, plot, f"codesign validate: predicted vs measured ({label})")
-    return Validation(validation_report(dataset, res, calibrated), res, dataset)
+        plot = parity_plot(res, plot, f"codesign validate: predicted vs measured ({label})")
+    report = validation_report(dataset, res, calibrated)
+    if plot:
+        report["plot"] = plot
+    return Validation(report, res, dataset, plot)
