@@ -81,7 +81,7 @@ def reference(problem, designs):
             "evaluations": coarse["evaluations"] + fine["evaluations"],
             "coarse_grid": {"points": coarse["evaluations"], "best": coarse["best"], "design": coarse["design"]},
             "fine_grid": {"points": fine["evaluations"], "best": fine["best"], "design": fine["design"],
-                          "axes": {n: len(v.choices) for n, v in zip(problem.space.names, fine_problem.space.variables)}},
+                          "axes": dict(zip(problem.space.names, fine_problem.space.grid_shape))},
             "wall_s_with_compilation": coarse["wall_s"] + fine["wall_s"],
             "wall_s_without_compilation": again["wall_s"] + fine_again["wall_s"]}
 

@@ -10,5 +10,5 @@ from .grid import GridHyper, grid
 from .methods import METHODS, make, optimize
 from .random import RandomHyper, random
 
-__all__ = ["Algorithm", "evolve", "Progress", "SearchResult", "Searcher", "run", "CMAESHyper", "cmaes", "GradientHyper", "gradient",
-           "GridHyper", "grid", "METHODS", "make", "optimize", "RandomHyper", "random"]
+__all__ = ["Algorithm", "evolve", "Progress", "SearchResult", "Searcher", "run", "CMAESHyper", "cmaes",
+           "GradientHyper", "gradient", "GridHyper", "grid", "METHODS", "make", "optimize", "RandomHyper", "random"]

@@ -43,7 +43,8 @@ def check(su, state, batches):
         pool = pool + ((v, xs[ok], mat[ok]),)
         f = signed_log(mat[:, su.idx], su.signs, np)
         score = su.sc.objective(f)  # (groups, n)
-        score = np.where(su.sc.admissible(f) & ok[None, :] & (grp[None, :] == np.arange(groups)[:, None]), score, np.inf)
+        own = grp[None, :] == np.arange(groups)[:, None]  # row belongs to group
+        score = np.where(su.sc.admissible(f) & ok[None, :] & own, score, np.inf)
         exact.append(score[grp, np.arange(len(xs))])
         viol = np.where(np.isfinite(obj), arch.total_violation(g), np.inf)
         bx, bs, cx, cv = (b.copy() for b in best[v])
