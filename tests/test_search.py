@@ -159,3 +159,15 @@ def test_archive_keeps_feasible_finite_distinct_best():
     a = merge(a, 0, x, np.zeros((5, 1)), obj, g, ok)
     assert list(a.objective) == [1.0, 5.0] and a.evals == 5  # NaN and infeasible rows never enter
     assert a.closest[0] == 0.0
+
+
+def test_objective_value_inverts_the_signed_log():
+    """J = w s ln m: a $/Mtok objective of ln 2.5 is $2.5/Mtok; a maximised speed with
+    weight 2 at J = -2 ln 300 is 300 tokens/s; a two-term objective stays as it is."""
+    from codesign.objectives import Objective
+    from codesign.objectives.objective import signed_log
+    assert Objective((("usd_per_million_tokens", 1.0),)).value(math.log(2.5)) == pytest.approx(2.5)
+    speed = Objective((("decode_tokens_per_s_per_user", 2.0),))
+    assert speed.value(2.0 * signed_log(300.0, -1.0, np)) == pytest.approx(300.0)
+    both = Objective((("usd_per_million_tokens", 1.0), ("joules_per_token", 0.5)))
+    assert both.value(1.25) == 1.25

@@ -6,6 +6,7 @@ with s_i = +1 for metrics to minimise and -1 for metrics to maximise. Logs make 
 scale-free across units ($, J, s): a weighted geometric mean of the metrics.
 """
 import dataclasses
+import math
 
 import jax.numpy as jnp
 import numpy as np
@@ -46,6 +47,14 @@ class Objective:
     def __call__(self, metrics):
         """Scalar to minimise."""
         return sum(w * signed_log(getattr(metrics, m), sense(m)) for m, w in self.terms)
+
+    def value(self, objective: float) -> float:
+        """The objective in the metric's own units for a one-metric objective (the inverse of
+        :func:`signed_log`: m = exp(s J / w)); a weighted sum is returned as it is."""
+        if len(self.terms) != 1:
+            return float(objective)
+        (metric, weight), = self.terms
+        return math.exp(sense(metric) * float(objective) / weight)
 
     def describe(self) -> str:
         verb = lambda m: "max" if sense(m) < 0 else "min"
