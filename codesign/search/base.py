@@ -86,6 +86,12 @@ def run(searcher: Searcher, key, progress: Callable[[Progress], None] | None = N
     return make_result(problem, archive, searcher.name, time.perf_counter() - t0, top)
 
 
+def split_budget(budget: int, parts: int) -> list[int]:
+    """``budget`` evaluations shared as evenly as possible by ``parts`` variants (the first
+    ``budget % parts`` get one more)."""
+    return [budget // parts + (1 if v < budget % parts else 0) for v in range(parts)]
+
+
 def search_progress(task: str, fraction: float, evals: int, best: float, elapsed_s: float) -> Progress:
     """The progress record of a search: ``done`` counts exact + gradient evaluations and
     ``best`` is the best feasible objective so far (inf if none)."""

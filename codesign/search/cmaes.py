@@ -26,7 +26,7 @@ from ..objectives import Problem
 from ..specs._pytree import pytree_dataclass, static
 from . import archive as arch
 from .algorithm import Algorithm
-from .base import Searcher
+from .base import Searcher, split_budget
 from .chunked import evaluate_rows, merge_reduced, ranking_fitness, reduce_rows
 from .codec import make_codec
 from .evaluator import compile_options
@@ -175,7 +175,7 @@ def cmaes(problem: Problem, hyper: CMAESHyper = CMAESHyper(), budget: int | None
     if budget < lam * nv:
         raise ConfigError(f"budget = {budget}: CMA-ES needs at least one generation per variant "
                           f"(popsize {lam} x {nv} variants = {lam * nv} evaluations)")
-    gens = [(budget // nv + (1 if v < budget % nv else 0)) // lam for v in range(nv)]
+    gens = [b // lam for b in split_budget(budget, nv)]
     keep = min(hyper.keep, lam)
 
     def start(key, v):

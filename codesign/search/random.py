@@ -16,7 +16,7 @@ from ..objectives import Problem
 from ..space.enumerate import Enumeration
 from ..specs._pytree import pytree_dataclass, static
 from . import archive as arch
-from .base import Searcher
+from .base import Searcher, split_budget
 from .chunked import merge_reduced
 from .grid import chunk_fn, random_enum
 
@@ -43,7 +43,7 @@ def key_seed(key) -> int:
 def random(problem: Problem, hyper: RandomHyper = RandomHyper(), budget: int | None = None) -> Searcher:
     nv, d = len(problem.space.variants), problem.space.dim
     budget = DEFAULT_BUDGET if budget is None else int(budget)
-    per = [budget // nv + (1 if v < budget % nv else 0) for v in range(nv)]
+    per = split_budget(budget, nv)
     chunk = min(hyper.chunk, max(16, 1 << (max(per) - 1).bit_length()))
     compiled = random_enum(problem)  # decoding: one program for every seed
 
