@@ -87,10 +87,15 @@ def print_table(r):
     if "sensitivities" in r:
         print("  sensitivities d ln(metric) / d ln(parameter), |value| >= 0.01:")
         for metric, row in r["sensitivities"].items():
-            top = [(p, v) for p, v in sorted(row.items(), key=lambda kv: -abs(kv[1])) if abs(v) >= 0.01]
-            shown = ", ".join(f"{p} {v:+.3f}" for p, v in top[:_SHOWN])  # whole names, never cut mid-name
-            more = f", ... {len(top) - _SHOWN} more (--json)" if len(top) > _SHOWN else ""
-            print(f"    {metric}: {shown + more or '(all below 0.01)'}")
+            print(f"    {metric}: {sensitivity_line(row)}")
+
+
+def sensitivity_line(row: dict, shown: int = _SHOWN) -> str:
+    """The ``shown`` largest |elasticities| >= 0.01 of one metric, whole names (never cut mid-name)."""
+    top = [(p, v) for p, v in sorted(row.items(), key=lambda kv: -abs(kv[1])) if abs(v) >= 0.01]
+    text = ", ".join(f"{p} {v:+.3f}" for p, v in top[:shown])
+    more = f", ... {len(top) - shown} more (--json)" if len(top) > shown else ""
+    return text + more or "(all below 0.01)"
 
 
 def _usd(x: float, spec: str = ",.0f") -> str:

@@ -44,7 +44,7 @@ def strict(obj, why: dict | None = None):
                 kinds = sorted({_kind(v[i]) for i in bad})
                 shown = ", ".join(map(str, bad[:8])) + (f", ... ({len(bad)} in all)" if len(bad) > 8 else "")
                 reasons[k] = f"entries {shown} were " + "; ".join(why.get(k, _WHAT[c]) for c in kinds)
-                out[k] = [strict(x, why) for x in v]
+                out[k] = [None if _bad(x) else strict(x, why) for x in v]
             else:
                 out[k] = strict(v, why)
         if reasons:

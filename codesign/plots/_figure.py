@@ -26,14 +26,22 @@ def plot_path(path, default_name: str) -> str:
     return path if os.path.splitext(path)[1] else path + ".png"
 
 
+def check_plot_path(path, default_name: str = "plot.png") -> str:
+    """:func:`plot_path` of ``path``, checked for a format matplotlib writes (so a long run
+    can refuse ``out.xyz`` before it starts)."""
+    path = plot_path(path, default_name)
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    formats = FigureCanvasAgg.get_supported_filetypes()
+    if ext not in formats:
+        raise ConfigError(f"plot {path!r}: unknown image format {ext!r} (from the extension); allowed: "
+                          f"{', '.join('.' + e for e in sorted(formats))}")
+    return path
+
+
 def save(fig: Figure, path, default_name: str = "plot.png", **kwargs) -> str:
     """Write ``fig`` to ``path`` (format by its extension; see :func:`plot_path`), whole or not
     at all; returns the file written. An unknown format or unwritable path is a ConfigError."""
-    path = plot_path(path, default_name)
-    ext = os.path.splitext(path)[1].lower().lstrip(".")
-    if ext not in fig.canvas.get_supported_filetypes():
-        raise ConfigError(f"plot {path!r}: unknown image format {ext!r} (from the extension); allowed: "
-                          f"{', '.join('.' + e for e in sorted(fig.canvas.get_supported_filetypes()))}")
+    path = check_plot_path(path, default_name)
     try:
         with atomic_path(path, "plot") as tmp:
             fig.savefig(tmp, **kwargs)

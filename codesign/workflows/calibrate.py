@@ -72,6 +72,9 @@ def run_calibrate(data=None, mapping=None, *, dataset: Dataset | None = None, st
     from ..calibration.study import fitted_document, run_study  # noqa: PLC0415
 
     check_fit_arguments(steps, learning_rate, prior_weight)
+    if plot:
+        from ..plots import check_plot_path  # noqa: PLC0415 (matplotlib only when plotting)
+        plot = check_plot_path(plot, "loss.png")  # before the fits
     dataset = dataset if dataset is not None else load_dataset(data, mapping)
     problem = F.make_problem(dataset.cases)
     if problem.n == 0:

@@ -42,6 +42,9 @@ def run_validate(data=None, mapping=None, calibrated: bool = False, dataset: Dat
         plot: path of a parity plot (PNG, log axes) to write, or None; a directory gets
             ``parity.png``, a path without an extension ``.png`` (``Validation.plot`` says which).
     """
+    if plot:
+        from ..plots import check_plot_path  # noqa: PLC0415 (matplotlib only when plotting)
+        plot = check_plot_path(plot, "parity.png")  # before the predictions: refuse out.xyz at once
     if dataset is None:
         if calibrated:
             load_fitted()  # a missing or malformed fitted file is one clear error, not one per row
