@@ -19,12 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "docs" / "api"
 
 
-def build(out_dir=DEFAULT_OUT, strict: bool = False) -> Path:
+def build(out_dir=DEFAULT_OUT, strict: bool = False, module: str = "codesign") -> Path:
     """Render the reference into ``out_dir`` (created); returns the path of its index.html.
 
     Args:
         out_dir: output directory (its HTML files are overwritten).
         strict: raise on the first pdoc warning instead of printing it.
+        module: the importable module to document.
     """
     import pdoc  # noqa: PLC0415 (a docs dependency: only when building)
     import pdoc.render  # noqa: PLC0415
@@ -34,7 +35,7 @@ def build(out_dir=DEFAULT_OUT, strict: bool = False) -> Path:
                           footer_text="codesign API reference")
     with warnings.catch_warnings():
         warnings.simplefilter("error" if strict else "default")
-        pdoc.pdoc("codesign", output_directory=out_dir)
+        pdoc.pdoc(module, output_directory=out_dir)
     return out_dir / "index.html"
 
 

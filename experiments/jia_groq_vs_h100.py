@@ -8,17 +8,20 @@ loads the config, prints tables (or ``--json``, SI units) and writes a PNG chart
 Bad config: one line on stderr, exit code 2.
 """
 import argparse
-import json
 import sys
 import textwrap
 from pathlib import Path
 
 from codesign.analysis import computed, published
 from codesign.config import load_experiment, load_jia_config
+from codesign.config.writing import dumps
 from codesign.plots import new_figure
 from codesign.errors import ConfigError
 
 NAME = "jia_groq_vs_h100"
+#: What the computed numbers rest on (the deployments are built from uncalibrated presets).
+HARDWARE_VALUES = ("uncalibrated presets (stated physical constants, not fitted to measurements; "
+                   "`codesign validate` compares them with published speeds)")
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "experiments" / f"{NAME}.yaml"
 
 
@@ -27,7 +30,7 @@ def run(cfg) -> dict:
                     cfg.workload, cfg.scenario)
     return {"model": cfg.model, "published": pub,
             "computed": computed(cfg.deployments, cfg.comparisons, cfg.scenario),
-            "sources": cfg.sources}
+            "hardware_values": HARDWARE_VALUES, "sources": cfg.sources}
 
 
 def usd(x: float) -> str:
@@ -97,6 +100,7 @@ def print_computed(result: dict):
     print(f"\nPart 2. Computed by the model: {result['model']}, prompt {sc['prompt_tokens']:.0f} + output "
           f"{sc['output_tokens']:.0f} tokens; presets' PUE {any_dep['pue']:g}, ${any_dep['usd_per_kwh']:g}/kWh, "
           f"{any_dep['lifetime_years']:g} years, utilization {any_dep['utilization']:g}")
+    print(f"  hardware values: {HARDWARE_VALUES}")
     w = 14
     print(f"  {'':22s}" + "".join(f"{d['label']:>{w}s}" for d in deps.values()))
     for name, f in _ROWS:
@@ -140,7 +144,8 @@ def plot(result: dict, out_dir: Path) -> Path:
     fig = new_figure(figsize=(14, 9.5))
     axes = fig.subplots(2, 2)
     x = range(len(groups))
-    for ax, (title, (groq, gpu)) in zip(axes.flat, series.items()):
+    ylabels = ("capex, $ (log scale)", "energy cost, $ (log scale)", "$ per million output tokens (log scale)")
+    for ax, ylabel, (title, (groq, gpu)) in zip(axes.flat, ylabels, series.items()):
         ax.bar([i - 0.2 for i in x], groq, 0.4, label="Groq LPU system", color="tab:orange")
         bars = ax.bar([i + 0.2 for i in x], gpu, 0.4, label="H100 servers of equal throughput (x n)",
                       color="tab:green")
@@ -154,6 +159,7 @@ def plot(result: dict, out_dir: Path) -> Path:
         ax.set_yscale("log")
         ax.set_xlim(-0.6, len(groups) - 0.4)
         ax.set_title(title)
+        ax.set_ylabel(ylabel)
         ax.set_xticks(list(x), groups, fontsize=8)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=2, bbox_to_anchor=(0.5, 0.955))
@@ -171,12 +177,18 @@ def plot(result: dict, out_dir: Path) -> Path:
     ax.set_yscale("log")
     ax.set_ylim(0.5, 400)
     ax.set_title("Groq / H100 at equal throughput")
+    ax.set_ylabel("ratio Groq / H100 (log scale)")
     ax.set_xticks(list(x), groups, fontsize=8)
     ax.legend(fontsize=8, ncol=2, loc="upper right")
     sc = comp["scenario"]
     fig.suptitle(f"{result['model']}: Groq LPU system vs H100 servers, as published and as computed "
-                 f"(prompt {sc['prompt_tokens']:.0f} + output {sc['output_tokens']:.0f} tokens)")
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+                 f"(prompt {sc['prompt_tokens']:.0f} + output {sc['output_tokens']:.0f} tokens)\n"
+                 "computed bars: uncalibrated presets (stated physical constants, not fitted to measurements)")
+    dep = next(iter(deps.values()))
+    fig.text(0.5, 0.005, f"Energy prices differ: the published bars use Jia's ${pub['usd_per_kwh']:.3f}/kWh and PUE "
+                         f"{pub['pue']:g}; the computed bars the presets' ${dep['usd_per_kwh']:.4g}/kWh and PUE "
+                         f"{dep['pue']:g}.", ha="center", va="bottom", fontsize=9)
+    fig.tight_layout(rect=(0, 0.025, 1, 0.92))
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{NAME}.png"
     fig.savefig(path, dpi=110)
@@ -198,12 +210,13 @@ def main(argv=None) -> int:
     result["config"] = args.config
     result["plot_png"] = str(plot(result, Path(args.out)))
     if args.json:
-        json.dump(result, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(dumps(result) + "\n")
     else:
         print_published(result["published"])
         print_computed(result)
         print(f"\nchart: {result['plot_png']}")
+        print("next: open the chart (the only file written; tables are above, --json for machine-readable), "
+              "then notebooks/01_groq_vs_h100.py for this analysis step by step (README.md, 'Five-minute tour')")
     return 0
 
 

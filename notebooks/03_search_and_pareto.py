@@ -44,7 +44,7 @@ from codesign.objectives.pareto import hypervolume, nondominated_mask
 ROOT = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "configs" / "experiments").is_dir())
 SMALL = os.environ.get("CODESIGN_NOTEBOOK_SMALL") == "1"
 SEEDS = [0] if SMALL else [0, 1, 2, 3, 4]  # CI: one seed per method; full: five
-FRONT = dict(points=6, budget=3000) if SMALL else dict(points=16, budget=40000)  # scalarisations, evaluations
+FRONT = dict(points=4, budget=2000) if SMALL else dict(points=16, budget=40000)  # scalarisations, evaluations
 
 # %% [markdown]
 # ## The same budget for every method
@@ -110,7 +110,7 @@ plt.show()
 # ## Pareto fronts: SRAM-only vs HBM
 #
 # `configs/experiments/pareto_sram_vs_hbm.yaml` searches both chips as a categorical variable
-# with a loose time-to-first-token limit. (CI: 6 scalarisations, 3,000 evaluations; full: 16,
+# with a loose time-to-first-token limit. (CI: 4 scalarisations, 2,000 evaluations; full: 16,
 # 40,000.)
 
 # %%

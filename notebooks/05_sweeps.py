@@ -21,8 +21,8 @@
 #
 # **Sizes.** The full notebook sweeps **10⁷ random designs** (5·10⁶ per KV-cache dtype) of
 # `configs/experiments/sweep_lpu_llama70b.yaml`: minutes on a CPU, seconds on a GPU. Under CI
-# (`CODESIGN_NOTEBOOK_SMALL=1`, set by `tests/test_notebooks.py`) it sweeps 5·10⁴ designs. The
-# second part writes every point to Parquet (10⁶ rows full, 2·10⁴ under CI) and reads the parts
+# (`CODESIGN_NOTEBOOK_SMALL=1`, set by `tests/test_notebooks.py`) it sweeps 2·10⁴ designs. The
+# second part writes every point to Parquet (10⁶ rows full, 10⁴ under CI) and reads the parts
 # back with pyarrow (pandas is not needed).
 
 # %%
@@ -42,8 +42,8 @@ import codesign as cd
 
 ROOT = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "configs" / "experiments").is_dir())
 SMALL = os.environ.get("CODESIGN_NOTEBOOK_SMALL") == "1"
-PER_VARIANT = 25_000 if SMALL else 5_000_000  # x 2 KV dtypes: 5e4 (CI) or 1e7 designs
-ROWS_PER_VARIANT = 10_000 if SMALL else 500_000  # the sweep written row by row to Parquet
+PER_VARIANT = 10_000 if SMALL else 5_000_000  # x 2 KV dtypes: 2e4 (CI) or 1e7 designs
+ROWS_PER_VARIANT = 5_000 if SMALL else 500_000  # the sweep written row by row to Parquet
 OUT = Path(os.environ.get("CODESIGN_NOTEBOOK_OUT", "../out/notebooks")) / "05_sweeps"
 cfg = yaml.safe_load((ROOT / "configs/experiments/sweep_lpu_llama70b.yaml").read_text())
 print("space:", list(cfg["space"]), "| constraints:", cfg["constraints"], "| objective:", cfg["objective"])

@@ -11,13 +11,23 @@ public ``codesign`` API (never ``codesign.cli``).
     python -m pytest -q -m notebook        # just these
 """
 import ast
-import time
+import importlib.util
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+def _runner():
+    spec = importlib.util.spec_from_file_location("notebook_runner", ROOT / "notebooks" / "run.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+RUNNER = _runner()
+NOTEBOOKS = RUNNER.notebooks()
 #: Seconds per notebook, kernel start included, on 2 CI cores (they take 10-30 s there).
 BUDGET_S = 120.0
 
@@ -74,17 +84,10 @@ def _png_count(nb) -> int:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes_in_a_fresh_kernel(path, tmp_path, monkeypatch):
-    from nbclient import NotebookClient  # noqa: PLC0415
-
-    nb = _notebook(path)
     monkeypatch.setenv("CODESIGN_NOTEBOOK_SMALL", "1")
     monkeypatch.setenv("CODESIGN_NOTEBOOK_OUT", str(tmp_path))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    client = NotebookClient(nb, timeout=int(BUDGET_S), kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(path.parent)}})
-    t0 = time.perf_counter()
-    client.execute()  # raises CellExecutionError naming the cell on the first error
-    wall_s = time.perf_counter() - t0
+    nb, wall_s = RUNNER.execute(path, BUDGET_S)  # raises CellExecutionError naming the cell on the first error
     print(f"{path.name}: {wall_s:.1f} s")
     errors = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
               if out.get("output_type") == "error"]
