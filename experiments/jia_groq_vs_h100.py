@@ -162,7 +162,7 @@ def plot(result: dict, out_dir: Path) -> Path:
         ax.set_ylabel(ylabel)
         ax.set_xticks(list(x), groups, fontsize=8)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=2, bbox_to_anchor=(0.5, 0.955))
+    fig.legend(handles, labels, loc="upper center", ncol=2, bbox_to_anchor=(0.5, 0.935))
     ax = axes.flat[3]
     claimed = pub["claimed"]
     ratios = {"capex": [pub["capex_ratio"]] + [c["capex_ratio"] for c in comps],
@@ -185,10 +185,10 @@ def plot(result: dict, out_dir: Path) -> Path:
                  f"(prompt {sc['prompt_tokens']:.0f} + output {sc['output_tokens']:.0f} tokens)\n"
                  "computed bars: uncalibrated presets (stated physical constants, not fitted to measurements)")
     dep = next(iter(deps.values()))
-    fig.text(0.5, 0.005, f"Energy prices differ: the published bars use Jia's ${pub['usd_per_kwh']:.3f}/kWh and PUE "
-                         f"{pub['pue']:g}; the computed bars the presets' ${dep['usd_per_kwh']:.4g}/kWh and PUE "
+    fig.text(0.5, 0.005, f"Energy prices differ: the published bars use Jia's \\${pub['usd_per_kwh']:.3f}/kWh and "
+                         f"PUE {pub['pue']:g}; the computed bars the presets' \\${dep['usd_per_kwh']:.4g}/kWh and PUE "
                          f"{dep['pue']:g}.", ha="center", va="bottom", fontsize=9)
-    fig.tight_layout(rect=(0, 0.025, 1, 0.92))
+    fig.tight_layout(rect=(0, 0.025, 1, 0.9))
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{NAME}.png"
     fig.savefig(path, dpi=110)
@@ -215,8 +215,6 @@ def main(argv=None) -> int:
         print_published(result["published"])
         print_computed(result)
         print(f"\nchart: {result['plot_png']}")
-        print("next: open the chart (the only file written; tables are above, --json for machine-readable), "
-              "then notebooks/01_groq_vs_h100.py for this analysis step by step (README.md, 'Five-minute tour')")
     return 0
 
 

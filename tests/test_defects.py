@@ -310,3 +310,15 @@ def test_unwritable_stdout_is_a_named_error():
         p = subprocess.run(_codesign("presets", "--json"), stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
     assert p.returncode == 2 and "cannot write the output to standard output" in p.stderr
     assert "Traceback" not in p.stderr and "Exception ignored" not in p.stderr
+
+
+def test_jia_experiment_says_its_numbers_are_uncalibrated(tmp_path, capsys):
+    import importlib.util  # noqa: PLC0415
+    spec = importlib.util.spec_from_file_location("jia_exp", "experiments/jia_groq_vs_h100.py")
+    jia = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(jia)
+    assert jia.main(["--json", "--out", str(tmp_path)]) == 0
+    r = _strict_loads(capsys.readouterr().out)
+    assert r["hardware_values"].startswith("uncalibrated presets")
+    jia.print_computed(r)  # the table: the 808 tok/s/user is not a fitted number
+    assert "hardware values: uncalibrated presets" in capsys.readouterr().out
