@@ -215,6 +215,8 @@ def main(argv=None) -> int:
         print_published(result["published"])
         print_computed(result)
         print(f"\nchart: {result['plot_png']}")
+        print("next: open the chart (the only file written; tables are above, --json for machine-readable), "
+              "then notebooks/01_groq_vs_h100.py for this analysis step by step (README.md, 'Five-minute tour')")
     return 0
 
 
