@@ -11,22 +11,14 @@ public ``codesign`` API (never ``codesign.cli``).
     python -m pytest -q -m notebook        # just these
 """
 import ast
-import importlib.util
+import runpy
+import types
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _runner():
-    spec = importlib.util.spec_from_file_location("notebook_runner", ROOT / "notebooks" / "run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-RUNNER = _runner()
+RUNNER = types.SimpleNamespace(**runpy.run_path(str(ROOT / "notebooks" / "run.py")))  # a script, not a module
 NOTEBOOKS = RUNNER.notebooks()
 #: Seconds per notebook, kernel start included, on 2 CI cores (they take 10-30 s there).
 BUDGET_S = 120.0
