@@ -14,6 +14,8 @@ def sense(metric: str) -> float:
 
 
 def check_metric(metric: str, where: str = "metric"):
+    """``metric`` itself if it is one of :data:`codesign.METRIC_NAMES` (each in SI units: seconds,
+    tokens/s, joules, watts, dollars); otherwise a ConfigError naming ``where`` and the allowed names."""
     if metric not in METRIC_NAMES:
         raise ConfigError(f"{where}: unknown metric {metric!r}; allowed: {', '.join(METRIC_NAMES)}")
     return metric

@@ -96,6 +96,9 @@ def parse_space(request: dict, space_cfg, catalog: Catalog | None = None) -> Des
 
 
 def allowed_paths() -> list[str]:
+    """Every variable a ``space:`` block may name: ``spec.field`` for each numeric field of the
+    chip, system, workload, mapping and scenario (searched in the field's own SI unit), then the
+    categorical paths (preset names, dtypes, memory kind, pipeline split, price mode, topology)."""
     paths = [f"{s}.{f}" for s in SPEC_NAMES for f in numeric_fields(_SPEC_CLASSES[s])]
     return paths + [p for p in ("hardware", "model", "workload.weight_dtype", "workload.kv_dtype",
                                 "chip.memory_kind", "chip.pp_split", "chip.price_mode",
