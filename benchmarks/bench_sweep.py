@@ -1,7 +1,8 @@
 """Sweep throughput, end to end, on this machine's CPU: prints one JSON object.
 
     python benchmarks/bench_sweep.py            # ~3 minutes on 2 cores
-    python benchmarks/bench_sweep.py --quick    # ~1 minute: smaller sweeps, no 1e8 run
+    python benchmarks/bench_sweep.py --quick    # ~1 minute on 2 idle cores: 1 device only (no
+                                                # scaling runs), smaller sweeps, no 1e8 run
 
 Every number comes from :func:`codesign.workflows.run_sweep` (what ``codesign sweep`` runs), one
 fresh process per sweep so that each can choose its device count, on the shipped Llama-2-70B
@@ -54,22 +55,27 @@ def sweep(out, samples=None, shard=None, cpu_devices=1, rows=False):
 
 def main():
     quick = "--quick" in sys.argv
+    t0 = time.perf_counter()
     out = {"machine": {"cpus": os.cpu_count(), "loadavg_before": os.getloadavg()}, "config": str(CONFIG.relative_to(ROOT))}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for n in (1, 2, 4):  # warm the compile cache for every device count
+        devices = (1,) if quick else (1, 2, 4)
+        for n in devices:  # warm the compile cache for every device count
             sweep(tmp / f"warm{n}", samples=300_000, cpu_devices=n)
-        for shard in ("0/64", "63/64"):  # and for the grid (both variants)
-            sweep(tmp / f"warm-grid{shard[:2]}", shard=shard)
-        per_variant = 2_500_000 if quick else 10_000_000
+        if not quick:
+            for shard in ("0/64", "63/64"):  # and for the grid (both variants)
+                sweep(tmp / f"warm-grid{shard[:2]}", shard=shard)
+        per_variant = 1_000_000 if quick else 10_000_000
         out["end_to_end_1_device"] = sweep(tmp / "e2e", samples=per_variant)
         out["grid_default_1_device"] = sweep(tmp / "grid")
-        out["scaling_fake_cpu_devices"] = [sweep(tmp / f"scale{n}", samples=per_variant // 2, cpu_devices=n)
-                                           for n in (1, 2, 4)]
+        if not quick:  # fake devices split the same cores: the sharding overhead, not a speed-up
+            out["scaling_fake_cpu_devices"] = [sweep(tmp / f"scale{n}", samples=per_variant // 2, cpu_devices=n)
+                                               for n in devices]
         out["rows_parquet_1_device"] = sweep(tmp / "rows", samples=500_000, rows=True)
         if not quick:
             out["points_1e8_1_device"] = sweep(tmp / "big", samples=50_000_000)
     out["machine"]["loadavg_after"] = os.getloadavg()
+    out["total_wall_s"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(out, indent=1))
 
 
