@@ -104,8 +104,9 @@ plt.show()
 # gradient searcher, free to pick any SRAM size and any integer batch, finds a design
 # cheaper than every grid point on the same budget — the relaxed model points downhill and
 # the exact repair step lands it on an integer design that fits (SRAM just large enough for
-# the weights and KV cache). CMA-ES comes close; random search stays far off, because most
-# random designs do not fit or miss the speed floor. (Full run: five seeds per method.)
+# the weights and KV cache). CMA-ES comes close; random search lands anywhere from near the
+# lattice optimum to ~50% above it depending on the seed, because most random designs do not
+# fit or miss the speed floor. (Full run: five seeds per method.)
 #
 # ## Pareto fronts: SRAM-only vs HBM
 #
