@@ -165,10 +165,11 @@ for name, r in res.items():
           f"price ${float(r.chip_price_usd):,.0f}, ${float(r.usd_per_million_tokens):.2f}/Mtok")
 
 # %% [markdown]
-# A shrink makes the die smaller and the yield higher but the wafer dearer; with Groq's market
-# price as the anchor, the change in build cost is a small part of a $20k card, so the node
-# moves energy far more than dollars. What would move dollars is a denser SRAM letting fewer
-# chips hold the model — a question for the optimiser.
+# A shrink makes the die 2.6–3.6× smaller and the yield higher but the wafer dearer. Anchored
+# to Groq's $20k market price, the change in build cost is ~1% of the card, and energy per
+# token falls only a few % because static power (held fixed here) dominates it. What would
+# move dollars is a denser SRAM letting fewer chips hold the model — a question for the
+# optimiser.
 #
 # ## Shadow prices at the optimum
 #
