@@ -30,7 +30,6 @@
 
 # %%
 # %matplotlib inline
-import copy
 import os
 from pathlib import Path
 
