@@ -34,7 +34,7 @@ def test_api_reference_builds_without_warnings_and_lists_every_export(tmp_path):
         assert (tmp_path / "api" / "codesign" / f"{sub}.html").is_file(), sub
     # Docstrings are rendered as Google style: the Args of run_optimize become a table of parameters.
     wf = (tmp_path / "api" / "codesign" / "workflows.html").read_text()
-    assert "run_optimize" in wf and "sensitivities" in wf
+    assert "run_optimize" in wf and "<strong>sensitivities:</strong>" in wf and 'id="arguments">Arguments:' in wf
 
 
 def test_strict_build_fails_on_a_pdoc_warning(tmp_path, monkeypatch):
