@@ -340,3 +340,21 @@ def test_preset_sources_cite_files_in_the_repository():
     for s in cited:
         for sec in re.findall(r"hardware_facts\.md (?:App\. )?(\d+(?:\.\d+)?|[A-C])\b", s):
             assert sec in sections, (sec, s)
+
+
+def test_second_sweep_into_a_busy_directory_names_the_running_one(tmp_path, codesign_cli):
+    from codesign.workflows._lock import exclusive_dir  # noqa: PLC0415
+    out = tmp_path / "s"
+    with exclusive_dir(out):  # as a sweep running in another process holds it
+        p = codesign_cli("sweep", SWEEP, "--out", out, "--quiet")
+    _refused(p, "another sweep is running in this directory", f"process {os.getpid()}", "run the same command again")
+    assert list(out.iterdir()) == []  # the refused run wrote nothing
+
+
+def test_sweep_summary_file_is_strict_json(tmp_path, codesign_cli):
+    p = codesign_cli("sweep", SWEEP, "--samples", "2000", "--out", tmp_path / "s", "--quiet", "--json")
+    assert p.returncode == 0, p.stderr
+    _strict_loads(p.stdout)  # was: NaN and -Infinity (histogram ranges of empty metrics)
+    saved = _strict_loads((tmp_path / "s" / "summary.json").read_text())
+    assert saved["points"] == 4000  # 2000 per variant, 2 variants
+    assert any("null_reasons" in h["all"] for h in saved["histograms"]["metrics"].values())

@@ -8,6 +8,7 @@ killed run loses at most the chunks in flight and the same call continues it. Ev
 of a ``jax.distributed`` run calls :func:`run_sweep` alike; process 0 owns the directory and
 the others receive its starting state.
 """
+import contextlib
 import datetime
 import os
 import time
@@ -15,12 +16,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..config import CATALOG
+from ..config.writing import strict
 from ..errors import ConfigError
 from ..sweep import local_mesh, make_plan, run_chunks, summarize
 from ..sweep.enumerate import add_range, overlap
 from ..sweep.store import Store, load_state, merge_dirs, read_manifest, rows_table
 from . import _spmd
 from ._config import resolve
+from ._lock import exclusive_dir
 from ._relay import Relay, from_sweep
 
 
@@ -101,6 +104,15 @@ def run_sweep(cfg, out_dir, *, mode: str | None = None, samples: int | None = No
     identity = {"config": cfg, "sweep": plan.settings.to_dict(), "shard": list(shard), "rows": bool(rows)}
     meta = {"started": _now(), "devices": jax.device_count(), "processes": jax.process_count(),
             "platform": jax.devices()[0].platform, "argv": []} | (info or {})
+    lock = exclusive_dir(out_dir) if lead else contextlib.nullcontext()
+    with lock:
+        return _run(plan, ids, start, stop, lead, identity, meta, out_dir, resume, rows, progress, shard)
+
+
+def _run(plan, ids, start, stop, lead, identity, meta, out_dir, resume, rows, progress, shard):
+    """The body of :func:`run_sweep`, with ``out_dir`` held by this process (process 0)."""
+    import jax  # noqa: PLC0415
+
     store, state, done, error = None, None, [], None
     if lead:
         try:
@@ -142,7 +154,7 @@ def run_sweep(cfg, out_dir, *, mode: str | None = None, samples: int | None = No
                                       "points_per_s": run_points / elapsed if elapsed > 0 else None}
     store.commit(state, done, {"complete": done_points >= target}, final=True)
     if done_points >= target:
-        store.write_summary(summary)
+        store.write_summary(strict(summary))  # NaN/inf as null + null_reasons
         relay.finish(task="sweep", done=done_points, total=target, unit="points", elapsed_s=elapsed)
     recent = relay.last.rate_per_s if relay.last is not None else None
     return {"dir": os.fspath(out_dir), "summary": summary, "run_points": run_points, "elapsed_s": elapsed,
@@ -167,7 +179,7 @@ def merge_sweeps(out_dir, dirs, info: dict | None = None) -> dict:
     done_points = sum(b - a for a, b in done)
     summary = summarize(plan.enum, plan.spec, red, target_points=plan.enum.total, done_points=done_points)
     if done_points >= plan.enum.total:
-        store.write_summary(summary)
+        store.write_summary(strict(summary))  # NaN/inf as null + null_reasons
     return {"dir": os.fspath(out_dir), "done_points": done_points, "target_points": plan.enum.total,
             "summary": summary}
 
