@@ -92,6 +92,12 @@ def test_flags_out_of_range_are_named_errors(codesign_cli, tmp_path):
     assert not (tmp_path / "s").exists()  # refused before anything was written
 
 
+def test_search_block_booleans_are_refused(tmp_path, codesign_cli):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(open(WHAT_LPU).read() + "\nsearch: {budget: true}\n")  # was: a budget of 1
+    _refused(codesign_cli("optimize", cfg, "--quiet"), "budget = True")
+
+
 def test_misleading_errors_name_the_cause(codesign_cli):
     p = codesign_cli("evaluate", *GROQ_FLAGS, "--tp", "3")  # was: "does not fit on groq-lpu-v1"
     _refused(p, "tp = 3 does not divide the 64 attention heads")

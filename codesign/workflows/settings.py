@@ -51,7 +51,8 @@ def search_settings(cfg: dict, overrides: dict | None = None) -> dict:
         out["budget"] = None  # the config's budget is for the sampling methods; the grid is exhaustive
     for key, lo in _LOWER.items():
         v = out[key]
-        if v is not None and (not isinstance(v, int) or not Range(lo, INT32_MAX, integer=True).contains(v)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)
+                              or not Range(lo, INT32_MAX, integer=True).contains(v)):
             # not through fields.integer: 1e4 or "7" in a search block stays an error, as it was
             raise ConfigError(f"{key} = {v!r}; allowed: an integer >= {lo} (and <= {INT32_MAX}: JAX takes int32)")
     hyper = block.get(out["method"]) or {}
