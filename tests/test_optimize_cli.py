@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from codesign.model import METRIC_NAMES
+from conftest import assert_png
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 TINY = {
@@ -117,7 +118,7 @@ def test_pareto_writes_front_files(tmp_path):
     table = pq.read_table(out / "front.parquet").to_pylist()
     assert len(table) == r["points"]
     assert len((out / "front.csv").read_text().strip().splitlines()) == r["points"] + 1
-    assert (out / "front.png").stat().st_size > 10_000
+    assert_png(out / "front.png")
     assert json.loads((out / "summary.json").read_text())["references"][0]["label"] == "Groq v1 (576 chips)"
     # Non-dominated: no row is cheaper and faster than another.
     rows = [(t["metric.usd_per_million_tokens"], t["metric.decode_tokens_per_s_per_user"]) for t in table]

@@ -13,6 +13,7 @@ from codesign.config import CATALOG
 from codesign.config.measurements import default_paths
 from codesign.model import serving
 from codesign.validation import build_cases, parse_measurements
+from conftest import assert_png
 
 HEADER = "id,system,chips,model,precision,phase,batch_or_concurrency,metric,value,unit,source,notes\n"
 GOOD = 'ok_row,"4x H100",4,Llama-3.1-70B,bf16,decode,8,decode_tokens_per_s_per_user,60.4,tok/s,src,n\n'
@@ -152,6 +153,6 @@ def test_validate_cli_reports_bad_rows_and_bad_input(tmp_path):
     assert f"{csv}:3: broken:" in p.stderr.replace(str(tmp_path.resolve()), str(tmp_path))
     assert "m.csv:4: unmapped: no entry in" in p.stderr
     assert "1 expressed, 0 inexpressible, 2 skipped" in p.stdout
-    assert plot.stat().st_size > 10_000
+    assert_png(plot)
     p = run("validate", "--data", str(tmp_path / "missing.csv"))
     assert p.returncode == 2 and "missing.csv" in p.stderr and "Traceback" not in p.stderr
