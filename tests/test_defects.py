@@ -288,7 +288,8 @@ def test_preset_sources_cite_files_in_the_repository():
 
     from codesign.config import hardware_names, load_hardware, load_model, model_names  # noqa: PLC0415
     ref = open("docs/reference/hardware_facts.md").read()
-    sections = set(re.findall(r"^#+ (\d+(?:\.\d+)?)\.? ", ref, re.M)) | set(re.findall(r"^#+ Appendix (\w)\.", ref, re.M))
+    sections = set(re.findall(r"^#+ (\d+(?:\.\d+)?)\.? ", ref, re.M))
+    sections |= set(re.findall(r"^#+ Appendix (\w)\.", ref, re.M))
     sources = [s for n in hardware_names() for s in load_hardware(n).sources.values()]
     sources += [s for n in model_names() for s in load_model(n).sources.values()]
     cited = [s for s in sources if "hardware_facts" in s]

@@ -23,7 +23,8 @@ def add_parser(sub):
     p.add_argument("--sram-mb", dest="sram_mb", type=float, metavar="X", help="SRAM per chip, MB (1e6 B)")
     p.add_argument("--utilization", type=float, metavar="U", help="fraction of time serving, (0, 1]")
     p.add_argument("--calibrated", action="store_true", default=None,
-                   help="apply the fitted values of codesign/presets/calibration/fitted.yaml (`codesign calibrate`)")
+                   help="apply the fitted values of codesign/presets/calibration/fitted.yaml "
+                        "(`codesign calibrate --update-shipped`)")
     p.add_argument("--sensitivities", action="store_true",
                    help="add d ln(metric) / d ln(parameter) for every hardware parameter (jax.grad)")
     p.add_argument("--json", action="store_true", help="machine-readable output (SI units)")
@@ -76,8 +77,8 @@ def print_table(r):
     print(f"  throughput   {r['throughput_tokens_per_s']:,.0f} output tokens/s")
     print(f"  energy       {fmt(r['power_w'], 'W')} serving ({fmt(r['idle_power_w'], 'W')} idle), "
           f"{r['joules_per_token']:.3g} J/token")
-    print(f"  silicon      die {r['die_area_mm2']:.4g} mm2 (reticle {r['reticle_mm2']:.4g} mm2), yield {r['die_yield']:.1%}, "
-          f"die cost {_usd(r['die_cost_usd'])}, chip price {_usd(r['chip_price_usd'])}")
+    print(f"  silicon      die {r['die_area_mm2']:.4g} mm2 (reticle {r['reticle_mm2']:.4g} mm2), "
+          f"yield {r['die_yield']:.1%}, die cost {_usd(r['die_cost_usd'])}, chip price {_usd(r['chip_price_usd'])}")
     if not r["buildable"]:
         u = r["unbuildable"]
         print(f"               NOT BUILDABLE: the die exceeds the reticle by {u['over_mm2']:.4g} mm2 "

@@ -12,7 +12,8 @@ def add_parser(sub):
                                    "cannot express and the rows skipped as malformed.")
     add_dataset_args(p)
     p.add_argument("--calibrated", action="store_true",
-                   help="use the fitted values of `codesign calibrate` (default: uncalibrated presets)")
+                   help="use the fitted values of codesign/presets/calibration/fitted.yaml "
+                        "(`codesign calibrate --update-shipped`; default: uncalibrated presets)")
     p.add_argument("--plot", metavar="PATH", help="write a parity plot (PNG, log axes)")
     p.add_argument("--json", action="store_true", help="machine-readable output (SI units)")
     p.set_defaults(func=run)

@@ -1,5 +1,5 @@
 """Read the fitted calibration file (``presets/calibration/fitted.yaml``, written by
-``codesign calibrate``) and apply it to a preset with :func:`codesign.calibration.apply_calibration`.
+``codesign calibrate --update-shipped``) and apply it to a preset with :func:`codesign.calibration.apply_calibration`.
 Presets stay uncalibrated unless this is asked for.
 """
 from pathlib import Path
@@ -24,14 +24,14 @@ def load_fitted(path=None) -> dict:
     (:func:`codesign.design.fields.number`) in every fitted value."""
     path = fitted_path() if path is None else Path(path)
     if not path.is_file():
-        raise ConfigError(f"no calibration file {path}; run `codesign calibrate` first")
+        raise ConfigError(f"no calibration file {path}; run `codesign calibrate --update-shipped` first")
     data = check_fitted(read_yaml(path, "calibration file", mapping=False), str(path))
     for fam, entry in data["families"].items():
         where = f"calibration file {str(path)!r}: families.{fam}"
         if not isinstance(entry, dict) or not isinstance(entry.get("values", {}), dict) \
                 or not isinstance(entry.get("hardware", []), list):
             raise ConfigError(f"{where}: expected a mapping with hardware: [names] and values: "
-                              "{param: {value: number}} (rerun `codesign calibrate`)")
+                              "{param: {value: number}} (rerun `codesign calibrate --update-shipped`)")
         for name, v in entry.get("values", {}).items():
             if not isinstance(v, dict) or "value" not in v:
                 raise ConfigError(f"{where}.values.{name}: expected {{value: number, ...}}, got {v!r}")
