@@ -46,16 +46,17 @@ def test_random_search_finds_discrete_optimum_and_counts_exactly():
     assert values(res.best)["v.b"] in (6.0, 7.0, 8.0) and res.best_objective < j_star + 0.2
 
 
-@pytest.mark.parametrize("method,budget,tol", [("gradient", 2000, 2e-3), ("grid", None, 1e-6), ("cmaes", 3000, 0.02)])
+@pytest.mark.parametrize("method,budget,tol", [("gradient", 2000, 2e-3), ("grid", None, 1e-6), ("cmaes", 3000, 5e-3)])
 def test_constraint_active_at_the_boundary(method, budget, tol):
     """The optimum sits on power <= 100 (x0 = 50 at x1 = 2); x1 = 1, x0 = 80 is a local
     optimum 1.5% worse. Reported designs are feasible to the last bit."""
     problem, x_star, j_star = power_capped()
     res = optimize(problem, method, budget, seed=0)
     assert res.best_objective == pytest.approx(j_star, abs=tol)
+    best = values(res.best)
+    assert best["v.x1"] == 2.0  # not the local optimum at x1 = 1 (1.5% worse: wider than tol)
     if method != "cmaes":
-        best = values(res.best)
-        assert best["v.x1"] == 2.0 and best["v.x0"] == pytest.approx(50.0, rel=tol) and best["v.x0"] <= 50.0
+        assert best["v.x0"] == pytest.approx(50.0, rel=tol) and best["v.x0"] <= 50.0
         assert -2 * tol <= res.best["constraints"]["power_w <= 100"] <= 0.0  # active
     for d in res.designs:
         assert all(v <= 0.0 for v in d["constraints"].values())
@@ -117,15 +118,17 @@ def test_repair_restores_divisibility(lpu_problem):
     assert np.all(g[xs[:, 1] == 5.0, div] > 0) and np.all(g[xs[:, 1] == 6.0, div] > 0)
 
 
-def test_gradient_matches_brute_force_on_the_lpu_problem(lpu_problem):
-    """Brute force over every integer (tp, pp, batch) with the smallest SRAM that fits:
-    $3.0668/Mtok at tp 4, pp 80, batch 118 (403 MB per chip, at the reticle)."""
+def test_gradient_matches_brute_force_on_the_lpu_problem(lpu_problem, lpu_brute_force):
+    """The brute force (conftest: every integer tp, pp, batch with the smallest SRAM that
+    fits) finds $3.0668/Mtok at tp 4, pp 80, batch 118; the gradient search reaches it."""
     res = optimize(lpu_problem, "gradient", 6000, seed=0)
     assert res.total_evals <= 6000
-    best = res.best
-    assert best["metrics"]["usd_per_million_tokens"] == pytest.approx(3.0668, rel=0.01)
+    best, ref = res.best, lpu_brute_force
+    usd = best["metrics"]["usd_per_million_tokens"]
+    assert ref["usd_per_million_tokens"] * (1 - 1e-5) <= usd <= ref["usd_per_million_tokens"] * 1.002
     assert best["metrics"]["decode_tokens_per_s_per_user"] >= 300.0 and best["metrics"]["fits"] == 1.0
-    assert best["variables"]["mapping.tp"] == 4.0
+    for k in ("mapping.tp", "mapping.pp", "mapping.batch"):
+        assert best["variables"][k] == ref[k]
 
 
 def test_grid_chunks_do_not_retrace_and_big_grids_are_indexed_exactly(lpu_problem):
