@@ -69,7 +69,7 @@ class Constraints:
     def __call__(self, metrics, specs, exact: bool = True):
         """Vector g (feasible iff all <= 0). Divisibility is 0 when ``exact`` is false."""
         chip = specs[0]
-        g = [jnp.log(metrics.memory_per_chip_bytes) - jnp.log(metrics.memory_capacity_bytes),
+        g = [jnp.log(metrics.memory_per_chip_bytes / metrics.memory_capacity_bytes),  # one log: float32 resolves ~1e-7
              jnp.log(metrics.die_area_mm2) - jnp.log(chip.reticle_mm2),
              divisibility_violation(specs) if exact else jnp.zeros_like(metrics.chips)]
         for b in self.bounds:
