@@ -115,7 +115,7 @@ def test_validate_json_matches_independent_evaluations():
     mapping = yaml.safe_load(default_paths()[1].read_text())
     rows = {r["id"]: r for r in out["rows"]}
     checks = {"groq_l2_70b_claim_300": "decode_tokens_per_s_per_user",
-              "mle_l31_70b_h100x4_b8_energy": "joules_per_token",
+              "mle_l31_70b_h100x4_b8_energy": "joules_per_token_chip",  # ML.ENERGY: GPU energy (NVML)
               "mle_l31_8b_h100_b512_tput": "throughput_tokens_per_s",
               "cerebras_l3x_70b_2100": "decode_tokens_per_s_per_user"}
     for rid, metric in checks.items():
@@ -123,6 +123,12 @@ def test_validate_json_matches_independent_evaluations():
         r = cd.evaluate_jit(*d.specs)
         assert rows[rid]["predicted"] == pytest.approx(float(getattr(r, metric)), rel=1e-5), rid
         assert rows[rid]["error"] == pytest.approx(rows[rid]["predicted"] / rows[rid]["measured"] - 1, rel=1e-9)
+        assert rows[rid]["metric"] == metric
+    # Every ML.ENERGY energy row is compared at the chip boundary, the only energy rows expressed.
+    energy = [r for r in out["rows"] if r["kind"] == "energy per token"]
+    assert len(energy) == 9 and {r["boundary"] for r in energy} == {"chip"}
+    assert all(r["id"].startswith("mle_") for r in energy)
+    assert {r["boundary"] for r in out["rows"] if r["kind"] != "energy per token"} == {""}
     # Offline row: the batch validate used fits and one more does not; the value is evaluate's there.
     e = mapping["mlperf40_h100x8_off"]
     d = _independent(e, "throughput_tokens_per_s")
@@ -156,3 +162,35 @@ def test_validate_cli_reports_bad_rows_and_bad_input(tmp_path):
     assert_png(plot)
     p = run("validate", "--data", str(tmp_path / "missing.csv"))
     assert p.returncode == 2 and "missing.csv" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_energy_rows_are_predicted_at_their_boundary():
+    """why.boundary selects the Metrics field an energy row is compared with: chip (accelerators
+    only), node (+ hosts) or facility (x PUE); none means node; any other name is refused."""
+    from codesign.errors import ConfigError
+    from codesign.validation import predict_cases
+    from codesign.validation.report import results
+
+    text = HEADER + 'e,"4x H100",4,Llama-3.1-70B,bf16,decode,8,joules_per_token,3.759,J/token,src,n\n'
+    rows, _ = parse_measurements(text, "m.csv")
+    why = {k: "r" for k in ("hardware", "model", "dtypes", "mapping", "tokens", "mode")}
+    entry = {"hardware": "h100-sxm", "model": "llama-3.1-70b", "weight_dtype": "bf16", "kv_dtype": "bf16", "tp": 4,
+             "prompt_tokens": 200, "output_tokens": 350, "mode": "concurrency", "concurrency": 8}
+    r = cd.evaluate_jit(*_independent(entry, "joules_per_token").specs)
+    expect = {"chip": float(r.joules_per_token_chip), "node": float(r.joules_per_token_node),
+              "facility": float(r.joules_per_token_facility)}
+    # 4 of 8 GPUs: half the DGX host (0.5 x 4,600 W) is between chip and node; PUE 1.58 above node.
+    x = float(r.throughput_tokens_per_s)
+    assert expect["node"] - expect["chip"] == pytest.approx(0.5 * 4600 / x, rel=1e-4)
+    assert expect["facility"] == pytest.approx(1.58 * expect["node"], rel=1e-6)
+    for given, boundary in (("chip: NVML", "chip"), ("node: wall of the server", "node"),
+                            ("facility: x PUE", "facility"), (None, "node")):
+        e = entry | {"why": why | ({"boundary": given} if given else {})}
+        cases, _, issues = build_cases(rows, {"e": e}, "map.yaml", catalog=CATALOG)
+        assert not issues
+        res = results(cases, predict_cases(cases))[0]
+        assert (res.boundary, res.metric) == (boundary, f"joules_per_token_{boundary}")
+        assert res.predicted == pytest.approx(expect[boundary], rel=1e-5)
+    cases, _, _ = build_cases(rows, {"e": entry | {"why": why | {"boundary": "rack: ?"}}}, "map.yaml", catalog=CATALOG)
+    with pytest.raises(ConfigError, match=r"m.csv:2: e: energy boundary = 'rack'; allowed: chip, node, facility"):
+        predict_cases(cases)

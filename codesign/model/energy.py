@@ -1,9 +1,19 @@
-"""Energy per token and power.
+r"""Energy per token and power, at a stated boundary.
 
 Dynamic energy = FLOPs x pJ/FLOP (16-bit figure scaled by operand width) + bytes read from
 the weight tier x pJ/byte + bytes sent over links x pJ/byte. Static energy = static power of
-every chip plus host power of every node, for as long as the work takes. Facility overhead
-(PUE) is applied to the electricity bill, not to joules_per_token (IT energy).
+every chip plus host power of every node, for as long as the work takes.
+
+Three boundaries (what a meter around that part of the deployment reads), per output token:
+
+.. math:: E_\mathrm{chip} = \frac{E_\mathrm{dyn}}{n} + \frac{N_\mathrm{chips} P_\mathrm{static}}{X},
+          \quad E_\mathrm{node} = E_\mathrm{chip} + \frac{N_\mathrm{nodes} P_\mathrm{host}}{X},
+          \quad E_\mathrm{facility} = \mathrm{PUE}\, E_\mathrm{node},
+
+with X the throughput (tokens/s) and N_nodes the node share used (chips / chips per node).
+*chip*: accelerators only (what NVML / Zeus reads, e.g. ML.ENERGY); *node*: IT power with
+the hosts (CPUs, NICs, fans; MLPerf Power at the wall of the servers); *facility*: node x PUE
+(cooling and power delivery). ``joules_per_token`` is the node figure.
 """
 from ..specs import Chip, Mapping, System, Workload, dtype_bytes
 from ..specs.dtypes import dtype_bits_ratio
@@ -36,4 +46,22 @@ def idle_power_w(chip: Chip, system: System, chips, nodes):
     return chips * chip.static_power_w + nodes * system.host_power_w
 
 
-__all__ = ["dynamic_j", "idle_power_w", "dtype_bytes"]
+#: Energy boundaries, innermost first (see the module docstring).
+BOUNDARIES = ("chip", "node", "facility")
+
+
+def joules_per_token_by_boundary(chip: Chip, system: System, dynamic_j_per_token, chips, nodes,
+                                 tokens_per_s) -> dict:
+    """``{boundary: joules per output token}`` for :data:`BOUNDARIES`.
+
+    Args:
+        dynamic_j_per_token: dynamic energy of the accelerators per output token (J).
+        chips: accelerators of the deployment; nodes: node share they occupy (hosts charged).
+        tokens_per_s: system throughput (output tokens/s) over which static power is spread.
+    """
+    chip_j = dynamic_j_per_token + chips * chip.static_power_w / tokens_per_s
+    node_j = dynamic_j_per_token + idle_power_w(chip, system, chips, nodes) / tokens_per_s
+    return {"chip": chip_j, "node": node_j, "facility": system.pue * node_j}
+
+
+__all__ = ["BOUNDARIES", "dynamic_j", "idle_power_w", "joules_per_token_by_boundary", "dtype_bytes"]

@@ -7,7 +7,7 @@ from ..specs import Chip, Mapping, Scenario, System, Workload
 from ..specs._pytree import numeric_fields, pytree_dataclass
 from ..workload import total_params
 from . import cost
-from .energy import dynamic_j, idle_power_w
+from .energy import dynamic_j, idle_power_w, joules_per_token_by_boundary
 from .memory import memory_use, microbatches
 from .smooth import EXACT, Fidelity, sceil
 from .timing import decode_time, prefill_time, throughput_tokens_per_s
@@ -46,7 +46,10 @@ class Metrics:
     decode_hops_s: float
     power_w: float
     idle_power_w: float
-    joules_per_token: float
+    joules_per_token: float  # node boundary (IT power incl. hosts) = joules_per_token_node
+    joules_per_token_chip: float  # accelerators only (static + dynamic): what NVML reads
+    joules_per_token_node: float  # accelerators + host share of their nodes
+    joules_per_token_facility: float  # node x PUE
     die_area_mm2: float
     die_yield: float
     die_cost_usd: float
@@ -84,7 +87,9 @@ def evaluate(chip: Chip, system: System, workload: Workload, mapping: Mapping,
     b = m.batch / mb
     decode_dyn = mb * dynamic_j(fid, chip, w, m, b, b, sc.prompt_tokens + 0.5 * sc.output_tokens)
     prefill_dyn = dynamic_j(fid, chip, w, m, sc.prompt_tokens, 1.0, 0.5 * sc.prompt_tokens)
-    joules = decode_dyn / m.batch + prefill_dyn / sc.output_tokens + idle / tokens_per_s
+    energy = joules_per_token_by_boundary(
+        chip, system, decode_dyn / m.batch + prefill_dyn / sc.output_tokens, chips, node_share, tokens_per_s)
+    joules = energy["node"]
     power = joules * tokens_per_s
     avg_power = idle + system.utilization * (power - idle)
 
@@ -105,6 +110,8 @@ def evaluate(chip: Chip, system: System, workload: Workload, mapping: Mapping,
         decode_floor_s=w.layers * st.floor_s, decode_comm_s=w.layers * st.comm_s,
         decode_hops_s=(m.pp - 1.0) * st.hop_s,
         power_w=power, idle_power_w=idle, joules_per_token=joules,
+        joules_per_token_chip=energy["chip"], joules_per_token_node=energy["node"],
+        joules_per_token_facility=energy["facility"],
         die_area_mm2=area, die_yield=cost.die_yield(chip, area), die_cost_usd=cost.die_cost_usd(chip),
         chip_price_usd=cost.chip_price_usd(chip), capex_usd=capex, opex_usd_per_year=opex,
         tco_usd=tco, usd_per_million_tokens=cost.usd_per_million_tokens(system, tco, tokens_per_s),

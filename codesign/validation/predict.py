@@ -5,6 +5,10 @@ stacked along a leading axis and evaluated with ``jax.vmap``, so the compiled pr
 with the number of distinct structures, not with the number of rows. An optional
 ``transform(chip, system, theta_row) -> (chip, system)`` applies per-family parameters
 (``theta[family[i]]`` for case i); calibration uses it, validation runs without it.
+
+An energy row is predicted at the boundary it was measured at (:func:`boundary`): chip
+(accelerators only, e.g. NVML), node (with the hosts) or facility (x PUE), i.e. the Metrics
+field ``joules_per_token_<boundary>``.
 """
 import dataclasses
 
@@ -12,8 +16,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import ConfigError
 from ..model import serving
+from ..model.energy import BOUNDARIES
 from .mapping import Case
+
+#: Boundary of an energy row whose mapping entry names none: the model's default figure.
+DEFAULT_BOUNDARY = "node"
 
 
 #: Metrics read from the operating point itself rather than from its ``metrics``.
@@ -46,11 +55,37 @@ def _anonymous(specs):
     return tuple(dataclasses.replace(s, name="") if named(s) else s for s in specs)
 
 
+def boundary(case: Case) -> str:
+    """Energy boundary of a case ("" for a metric that is not an energy).
+
+    Read from ``case.boundary`` where the mapping gives one, else from the entry's
+    ``why.boundary`` reason, which starts with the boundary name (``"chip: NVML reads ..."``);
+    without either, :data:`DEFAULT_BOUNDARY`.
+
+    Raises:
+        ConfigError: the boundary named is not one of :data:`codesign.model.energy.BOUNDARIES`.
+    """
+    if case.metric != "joules_per_token":
+        return ""
+    name = getattr(case, "boundary", "") or str(case.why.get("boundary", DEFAULT_BOUNDARY)).split(":")[0]
+    name = name.strip()
+    if name not in BOUNDARIES:
+        raise ConfigError(f"{case.row.where}: {case.row.id}: energy boundary = {name!r}; allowed: "
+                          f"{', '.join(BOUNDARIES)} (why.boundary must start with one, e.g. \"chip: ...\")")
+    return name
+
+
+def predicted_metric(case: Case) -> str:
+    """The Metrics field a case predicts: its metric, an energy at its :func:`boundary`."""
+    b = boundary(case)
+    return f"joules_per_token_{b}" if b else case.metric
+
+
 def _groups(cases: list[Case], family: np.ndarray) -> list[_Group]:
     keyed = {}
     specs_of = [_anonymous(c.design.specs) for c in cases]
     for i, c in enumerate(cases):
-        key = (jax.tree.structure(specs_of[i]), c.mode, c.with_prefill, c.metric)
+        key = (jax.tree.structure(specs_of[i]), c.mode, c.with_prefill, predicted_metric(c))
         keyed.setdefault(key, []).append(i)
     groups = []
     for (_, mode, with_prefill, metric), idx in keyed.items():

@@ -9,6 +9,7 @@ import dataclasses
 import numpy as np
 
 from .mapping import Case
+from .predict import boundary, predicted_metric
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,6 +18,7 @@ class Result:
     hardware: str
     kind: str  # metric class
     metric: str  # Metrics field predicted
+    boundary: str  # energy boundary compared at (chip | node | facility); "" for other metrics
     mode: str
     measured: float
     predicted: float
@@ -39,8 +41,8 @@ def results(cases: list[Case], predicted: dict) -> list[Result]:
     out = []
     for i, c in enumerate(cases):
         p = float(predicted["value"][i])
-        out.append(Result(id=c.row.id, hardware=c.hardware, kind=c.kind, metric=c.metric,
-                          mode=c.mode, measured=c.row.value, predicted=p,
+        out.append(Result(id=c.row.id, hardware=c.hardware, kind=c.kind, metric=predicted_metric(c),
+                          boundary=boundary(c), mode=c.mode, measured=c.row.value, predicted=p,
                           batch=float(predicted["batch"][i]),
                           feasible=bool(predicted["feasible"][i] > 0),
                           error=p / c.row.value - 1.0, caveat=c.caveat, where=c.row.where))
