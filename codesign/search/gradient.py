@@ -118,7 +118,7 @@ class Setup(NamedTuple):
     hyper: GradientHyper
     budget: int | None
     codec: Codec
-    plan: "Plan"
+    plan: Plan
     sc: Scalarization  # one row per group (scalarisation)
     w: np.ndarray  # (S, n_f) per start
     eps: np.ndarray  # (S, n_f); BIG = no ε-bound

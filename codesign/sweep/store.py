@@ -223,10 +223,31 @@ def load_state(path, spec):
         return None, []
     except (OSError, ValueError) as e:
         raise ConfigError(f"{Path(path) / STATE}: unreadable ({e})") from None
+    _check_columns(Path(path) / STATE, spec, arrays)
     done = []
     for a, b in arrays.pop("done").tolist():
         done = add_range(done, int(a), int(b))
     return R.from_arrays(spec, arrays), done
+
+
+def static_arrays(spec) -> dict:
+    """What a state file stores besides the reductions: histogram edges (for readers) and the
+    row columns (checked on load)."""
+    return {"hist_edges": spec.bins.edges(), "columns": np.array(spec.columns, dtype=str)}
+
+
+def _check_columns(path: Path, spec, arrays: dict):
+    """A state written by a codesign with other metrics (or columns) cannot be continued or
+    reported: say so instead of misreading its arrays."""
+    stored = tuple(str(c) for c in arrays.pop("columns", np.array([], str)).tolist())
+    ncol = arrays["front.rows"].shape[-1] if arrays["front.rows"].ndim == 2 else None
+    if stored and stored != spec.columns or not stored and ncol not in (None, len(spec.columns)):
+        missing = [c for c in spec.columns if c not in stored] if stored else []
+        extra = [c for c in stored if c not in spec.columns]
+        what = (f"columns missing: {', '.join(missing) or 'none'}; columns no longer computed: {', '.join(extra) or 'none'}"
+                if stored else f"{ncol} row columns, this codesign writes {len(spec.columns)}")
+        raise ConfigError(f"{path}: written by a codesign version with other metrics ({what}); "
+                          "rerun the sweep into a new directory")
 
 
 def rows_table(enum, spec, rows):
@@ -271,6 +292,6 @@ def merge_dirs(out, dirs, plan_of, info: dict):
         total = plan.empty()
     identity = {**base, "shard": [0, 1], "rows": False}
     store = Store.open(out, identity, {**info, "merged_from": sources},
-                       arrays={"hist_edges": plan.spec.bins.edges()})
+                       arrays=static_arrays(plan.spec))
     store.commit(total, done, {"target_points": plan.enum.total, "sources": sources}, final=True)
     return store, plan, total, done

@@ -20,7 +20,7 @@ from ..config.writing import strict
 from ..errors import ConfigError
 from ..sweep import local_mesh, make_plan, run_chunks, summarize
 from ..sweep.enumerate import add_range, overlap
-from ..sweep.store import Store, load_state, merge_dirs, read_manifest, rows_table
+from ..sweep.store import Store, load_state, merge_dirs, read_manifest, rows_table, static_arrays
 from . import _spmd
 from ._config import resolve
 from ._lock import exclusive_dir
@@ -116,7 +116,7 @@ def _run(plan, ids, start, stop, lead, identity, meta, out_dir, resume, rows, pr
     store, state, done, error = None, None, [], None
     if lead:
         try:
-            store = Store.open(out_dir, identity, meta, resume=resume, arrays={"hist_edges": plan.spec.bins.edges()})
+            store = Store.open(out_dir, identity, meta, resume=resume, arrays=static_arrays(plan.spec))
             state, done = store.load_state(plan.spec)
         except ConfigError as e:
             error = str(e)
@@ -202,7 +202,7 @@ def sweep_report(directory, plot: bool = True) -> SweepReport:
     s = summarize(plan.enum, plan.spec, red, target_points=stop - start, done_points=overlap(done, start, stop))
     png = None
     if plot:
-        from ..sweep.plot import report_png  # noqa: PLC0415 (matplotlib only when plotting)
+        from ..plots.sweep import report_png  # noqa: PLC0415 (matplotlib only when plotting)
         from ..sweep.store import atomic_write  # noqa: PLC0415
         png = Path(directory) / "report.png"
         atomic_write(png, report_png(plan.spec, red, f"{directory}: {s['points']:,} points, {s['feasible']:,} feasible"))

@@ -1,12 +1,11 @@
-"""The report figure of a sweep (edge layer: matplotlib): front, histograms, feasibility."""
-import io
-
-import matplotlib
+"""The report figure of a sweep: front, histograms, feasibility (object API, no pyplot)."""
 import numpy as np
+from matplotlib.ticker import LogLocator, NullFormatter
 
 from ..model import METRIC_NAMES
-from .kernel import ReduceSpec
-from .reductions import Reductions
+from ..sweep.kernel import ReduceSpec
+from ..sweep.reductions import Reductions
+from ._figure import new_figure, png_bytes
 
 DEFAULT_METRICS = ("usd_per_million_tokens", "decode_tokens_per_s_per_user", "joules_per_token", "chips",
                    "ttft_s", "throughput_tokens_per_s", "power_w", "capex_usd", "die_area_mm2",
@@ -27,8 +26,9 @@ def _hist_panel(ax, spec: ReduceSpec, red: Reductions, metric: str):
         ax.stairs(feas[lo:hi], e, fill=True, alpha=0.8, label="feasible")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        if e[-1] > 10 * e[0]:  # several decades: label the decades only
-            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        # a few major labels, no minor ones: narrow panels otherwise print overlapping ticks
+        ax.xaxis.set_major_locator(LogLocator(numticks=4))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     under, over = int(red.hist[i].sum(0)[0]), int(red.hist[i].sum(0)[-2])
     extra = f" (+{under} below, {over} above range)" if under or over else ""
     ax.set_title(f"{metric}{extra}", fontsize=8)
@@ -36,13 +36,9 @@ def _hist_panel(ax, spec: ReduceSpec, red: Reductions, metric: str):
 
 
 def report_png(spec: ReduceSpec, red: Reductions, title: str) -> bytes:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: E402 (after choosing the backend)
-
     metrics = list(dict.fromkeys([m for m in (*spec.pareto, *spec.ranked) if m in METRIC_NAMES] + list(DEFAULT_METRICS)))[:10]
-    fig, axes = plt.subplots(3, 4, figsize=(16, 10.5))
-    axes = axes.ravel()
+    fig = new_figure(figsize=(16, 10.5))
+    axes = fig.subplots(3, 4).ravel()
     ax = axes[0]
     if spec.pareto and len(red.front):
         c0, c1 = spec.col(spec.pareto[0]), spec.col(spec.pareto[1])
@@ -75,7 +71,4 @@ def report_png(spec: ReduceSpec, red: Reductions, title: str) -> bytes:
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return buf.getvalue()
+    return png_bytes(fig, dpi=90)
