@@ -23,8 +23,8 @@
 # `configs/experiments/sweep_lpu_llama70b.yaml`: about a minute on a CPU (~185,000 designs/s
 # measured on a shared 2-core machine), seconds on a GPU. Under CI
 # (`CODESIGN_NOTEBOOK_SMALL=1`, set by `tests/test_notebooks.py`) it sweeps 2·10⁴ designs. The
-# second part writes every point to Parquet (10⁶ rows full, 10⁴ under CI) and reads the parts
-# back with pyarrow (pandas is not needed).
+# second part writes every point of a sweep over the int8-KV designs to Parquet (10⁶ rows full,
+# 10⁴ under CI) and reads the parts back with pyarrow (pandas is not needed).
 
 # %%
 # %matplotlib inline
@@ -44,7 +44,7 @@ import codesign as cd
 ROOT = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "configs" / "experiments").is_dir())
 SMALL = os.environ.get("CODESIGN_NOTEBOOK_SMALL") == "1"
 PER_VARIANT = 10_000 if SMALL else 5_000_000  # x 2 KV dtypes: 2e4 (CI) or 1e7 designs
-ROWS_PER_VARIANT = 5_000 if SMALL else 500_000  # the sweep written row by row to Parquet
+ROWS = 10_000 if SMALL else 1_000_000  # designs of the sweep written row by row to Parquet (int8 KV only)
 OUT = Path(os.environ.get("CODESIGN_NOTEBOOK_OUT", "../out/notebooks")) / "05_sweeps"
 cfg = yaml.safe_load((ROOT / "configs/experiments/sweep_lpu_llama70b.yaml").read_text())
 print("space:", list(cfg["space"]), "| constraints:", cfg["constraints"], "| objective:", cfg["objective"])
@@ -90,11 +90,14 @@ print("best design:", best["variant"], {k: round(v, 3) for k, v in best["design"
 #
 # With `rows=True` each chunk also lands as one Parquet part under `rows/`: every variable,
 # every metric, the objective and a feasibility flag. pyarrow reads the parts as one dataset.
+# This sweep keeps only the int8 KV cache, the format of the best design above (one compiled
+# variant instead of two).
 
 # %%
 rows_dir = OUT / "rows_sweep"
 shutil.rmtree(rows_dir, ignore_errors=True)  # a fresh sweep (a rerun would just resume it)
-rrun = cd.run_sweep(cfg, rows_dir, samples=ROWS_PER_VARIANT, seed=1, rows=True)
+int8_only = {**cfg, "space": {**cfg["space"], "workload.kv_dtype": ["int8"]}}
+rrun = cd.run_sweep(int8_only, rows_dir, samples=ROWS, seed=1, rows=True)
 table = ds.dataset(rows_dir / "rows", format="parquet").to_table()
 parts = sorted(p.name for p in (rows_dir / "rows").glob("*.parquet"))
 print(f"{table.num_rows:,} rows x {table.num_columns} columns in {len(parts)} parts, e.g. {parts[0]}")
