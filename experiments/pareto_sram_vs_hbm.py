@@ -11,13 +11,13 @@ model) and DIR/summary.json.
 """
 import argparse
 import copy
-import json
 import os
 import sys
 import time
 
 
 from codesign.config import load_experiment, load_model
+from codesign.config.writing import dumps, write_json
 from codesign.errors import ConfigError
 from codesign.plots import plot_fronts
 from codesign.workflows import (evaluate_references, front_rows, parse_experiment_problem, search_front,
@@ -80,11 +80,9 @@ def run(args) -> int:
     png = os.path.join(args.out, "fronts.png")
     plot_fronts([], png, "usd_per_million_tokens", "decode_tokens_per_s_per_user", panels=panels)
     summary["wall_s"] = time.perf_counter() - t0
-    with open(os.path.join(args.out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+    write_json(os.path.join(args.out, "summary.json"), summary)  # strict JSON: NaN -> null + null_reasons
     if args.json:
-        json.dump(summary, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(dumps(summary) + "\n")
         return 0
     print(cfg.get("title", ""))
     for model, s in summary["models"].items():

@@ -16,7 +16,6 @@ tp, pp and batch).
 """
 import argparse
 import copy
-import json
 import math
 import os
 import sys
@@ -27,6 +26,7 @@ import numpy as np
 import matplotlib.ticker
 
 from codesign.config import build_design, load_experiment, load_hardware
+from codesign.config.writing import dumps, write_file, write_json
 from codesign.errors import ConfigError
 from codesign.plots import new_figure
 from codesign.search import optimize
@@ -179,14 +179,12 @@ def run(args) -> int:
            "sram_sweep": {"sram_bytes": sram.tolist(), "cheapest_usd_per_mtok": cheapest.tolist(),
                           "grid_points": grid_points},
            "wall_s": time.perf_counter() - t0}
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(out, f, indent=2)
-    with open(os.path.join(args.out, "table.md"), "w") as f:
-        f.write(f"# {cfg.get('title', 'what_lpu')}\n\n{table}\n\nSame load: {load:,.0f} output tokens/s "
-                f"(the optimised LPU's throughput).\n")
+    write_json(os.path.join(args.out, "results.json"), out)  # strict JSON: NaN -> null + null_reasons
+    write_file(os.path.join(args.out, "table.md"),
+               f"# {cfg.get('title', 'what_lpu')}\n\n{table}\n\nSame load: {load:,.0f} output tokens/s "
+               f"(the optimised LPU's throughput).\n")
     if args.json:
-        json.dump(out, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(dumps(out) + "\n")
         return 0
     v = best["variables"]
     print(f"{cfg.get('title', '')}\n")

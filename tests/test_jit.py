@@ -1,7 +1,6 @@
 """Compiled evaluation: no retracing for new numbers, vmap equals a loop, depth-independent."""
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 
 import codesign as cd

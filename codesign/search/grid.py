@@ -74,7 +74,7 @@ def grid(problem: Problem, hyper: GridHyper = GridHyper(), budget: int | None = 
         raise ConfigError(f"grid: {size:.3g} points per variant exceeds 2**62; lower `num` of "
                           f"continuous variables or narrow ranges (grid shape {problem.space.grid_shape})")
     if budget is not None and budget < total:
-        raise ConfigError(f"--budget {budget:,} is smaller than the grid ({total:,} points = "
+        raise ConfigError(f"budget = {budget:,} is smaller than the grid ({total:,} points = "
                           f"{' x '.join(map(str, problem.space.grid_shape))} x {len(problem.space.variants)} "
                           "variants); grid search is exhaustive: raise the budget or use another method")
     chunk = min(hyper.chunk, max(1024, 1 << (size - 1).bit_length()))

@@ -72,7 +72,13 @@ def parse_variable(path: str, spec) -> Variable:
     unknown = sorted(set(spec) - allowed)
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(allowed))}")
-    log = bool(spec.get("log", False))
+    for key in ("log", "integer"):
+        if not isinstance(spec.get(key, False), bool):
+            raise ConfigError(f"{where}.{key} = {spec[key]!r}; allowed: true or false")
+    for key in ("min", "max", "num"):
+        if isinstance(spec.get(key), bool):  # YAML `true` is not the number 1
+            raise ConfigError(f"{where}.{key} = {spec[key]!r}; allowed: a number")
+    log = spec.get("log", False)
     if path in STATIC_PATHS:
         choices = spec.get("choices")
         if not choices:
@@ -81,11 +87,15 @@ def parse_variable(path: str, spec) -> Variable:
     if "choices" in spec:
         choices = spec["choices"]
         try:
+            if not isinstance(choices, (list, tuple)) or any(isinstance(c, bool) for c in choices):
+                raise TypeError
             vals = sorted({float(c) for c in choices})
         except (TypeError, ValueError):
             raise ConfigError(f"{where}: choices must be numbers, got {choices!r}") from None
         if not vals:
             raise ConfigError(f"{where}: choices is empty; give at least one value")
+        if not all(math.isfinite(v) for v in vals):
+            raise ConfigError(f"{where}: choices must be finite numbers, got {choices!r}")
         if log and vals[0] <= 0:
             raise ConfigError(f"{where}: log = true needs positive choices, got {vals[0]}")
         return Variable(path, "integer", choices=tuple(vals), log=log)
@@ -99,7 +109,7 @@ def parse_variable(path: str, spec) -> Variable:
         raise ConfigError(f"{where}: empty or inverted range min = {lo:g} > max = {hi:g}; need min <= max")
     if log and lo <= 0:
         raise ConfigError(f"{where}: log = true needs min > 0, got {lo:g}")
-    integer = bool(spec.get("integer", False))
+    integer = spec.get("integer", False)
     if integer and math.ceil(lo) > math.floor(hi):
         raise ConfigError(f"{where}: no integer in [{lo:g}, {hi:g}]")
     num = spec.get("num", DEFAULT_GRID_POINTS)

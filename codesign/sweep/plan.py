@@ -33,7 +33,7 @@ class SweepPlan:
     def shard(self, i: int = 0, n: int = 1) -> range:
         """Chunk ids of independent shard ``i`` of ``n`` (0-based)."""
         if not (isinstance(n, int) and n >= 1 and isinstance(i, int) and 0 <= i < n):
-            raise ConfigError(f"--shard {i}/{n}: allowed: i/N with N >= 1 and 0 <= i < N (0-based)")
+            raise ConfigError(f"shard = ({i}, {n}); allowed: (i, n) with n >= 1 and 0 <= i < n (0-based)")
         return shard_chunks(self.enum.num_chunks(self.chunk), i, n)
 
     def index_range(self, ids: range) -> tuple[int, int]:

@@ -119,30 +119,30 @@ class Store:
         path = Path(path)
         identity = _canonical(identity)
         if path.exists() and not path.is_dir():
-            raise ConfigError(f"--out {path}: exists and is not a directory")
+            raise ConfigError(f"out_dir = {str(path)!r}: exists and is not a directory")
         try:
             path.mkdir(parents=True, exist_ok=True)
             probe = path / ".write-test.tmp"
             probe.write_bytes(b"ok")
             probe.unlink()
         except OSError as e:
-            raise ConfigError(f"--out {path}: cannot write to this directory ({e.strerror or e})") from None
+            raise ConfigError(f"out_dir = {str(path)!r}: cannot write to this directory ({e.strerror or e})") from None
         mpath = path / MANIFEST
         if mpath.exists():
             manifest = read_manifest(path)
             diff = differences(manifest.get("identity"), identity)
             if diff:
                 raise ConfigError(
-                    f"--out {path} holds a different sweep (differs in {', '.join(diff[:6])}"
-                    f"{', ...' if len(diff) > 6 else ''}); use a new --out directory, or remove this one to start over")
+                    f"out_dir = {str(path)!r} holds a different sweep (differs in {', '.join(diff[:6])}"
+                    f"{', ...' if len(diff) > 6 else ''}); use a new output directory, or remove this one to start over")
             for stale in [*path.glob(".*.tmp"), *(path / ROWS).glob(".*.tmp")]:
                 stale.unlink(missing_ok=True)  # a killed run's half-written files
             manifest.setdefault("runs", []).append(info)
             return cls(path, manifest, arrays)
         if resume:
-            raise ConfigError(f"--resume: {path} holds no sweep to resume (no {MANIFEST})")
+            raise ConfigError(f"resume=True: {str(path)!r} holds no sweep to resume (no {MANIFEST})")
         if any(p.name != ".write-test.tmp" for p in path.iterdir()):
-            raise ConfigError(f"--out {path} is not empty and holds no sweep ({MANIFEST} missing); "
+            raise ConfigError(f"out_dir = {str(path)!r} is not empty and holds no sweep ({MANIFEST} missing); "
                               "use an empty or new directory")
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         manifest = {"format": FORMAT, "identity": identity, "created": now, "versions": versions(),
@@ -274,7 +274,7 @@ def merge_dirs(out, dirs, plan_of, info: dict):
     for d, m in zip(dirs, manifests):
         diff = differences({k: v for k, v in m["identity"].items() if k != "shard"}, base)
         if diff:
-            raise ConfigError(f"--merge: {d} is a different sweep from {dirs[0]} (differs in {', '.join(diff[:6])})")
+            raise ConfigError(f"dirs: {str(d)!r} is a different sweep from {dirs[0]} (differs in {', '.join(diff[:6])})")
     plan = plan_of(manifests[0]["identity"])
     total, done, sources = None, [], []
     for d, m in zip(dirs, manifests):
@@ -283,7 +283,7 @@ def merge_dirs(out, dirs, plan_of, info: dict):
             continue
         for a, b in ranges:
             if any(a < hi and lo < b for lo, hi in done):
-                raise ConfigError(f"--merge: {d} covers indices [{a}, {b}) that another directory already covers")
+                raise ConfigError(f"dirs: {str(d)!r} covers indices [{a}, {b}) that another directory already covers")
         for a, b in ranges:
             done = add_range(done, a, b)
         total = red if total is None else R.merge(plan.spec, total, red)

@@ -5,7 +5,6 @@ by the layer count: evaluation cost does not grow with depth. Formulas follow th
 scaling-book "inference" chapter; e.g. a matmul with P parameters on n tokens costs 2 n P
 FLOPs and reads P x bytes-per-weight of weights.
 """
-import dataclasses
 
 import jax.numpy as jnp
 
