@@ -37,10 +37,12 @@ def _names(kind: str) -> tuple[str, ...]:
 
 
 def hardware_names() -> tuple[str, ...]:
+    """Names of the hardware presets shipped in the package (``codesign/presets/hardware``), sorted."""
     return _names("hardware")
 
 
 def model_names() -> tuple[str, ...]:
+    """Names of the model presets shipped in the package (``codesign/presets/models``), sorted."""
     return _names("models")
 
 

@@ -169,6 +169,9 @@ class CMAESRun(NamedTuple):
 
 
 def cmaes(problem: Problem, hyper: CMAESHyper = CMAESHyper(), budget: int | None = None) -> Searcher:
+    """CMA-ES over the unit cube of ``problem``'s numeric variables, per categorical variant
+    (Hansen 2016, "The CMA Evolution Strategy: A Tutorial"), with rounding to allowed values inside
+    the compiled generation; ``budget`` exact evaluations in all (split over variants)."""
     codec = make_codec(problem.space, hyper.auto_log)
     nv, n, lam = len(problem.space.variants), codec.dim, hyper.popsize
     budget = DEFAULT_BUDGET if budget is None else int(budget)

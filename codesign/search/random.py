@@ -41,6 +41,9 @@ def key_seed(key) -> int:
 
 
 def random(problem: Problem, hyper: RandomHyper = RandomHyper(), budget: int | None = None) -> Searcher:
+    """Random search: ``budget`` designs (split over variants) drawn from the one distribution of
+    :meth:`codesign.space.codec.Codec.sample` (uniform in unit coordinates, log where the variable
+    is, rounded), the same draws as a random-mode sweep with the same seed."""
     nv, d = len(problem.space.variants), problem.space.dim
     budget = DEFAULT_BUDGET if budget is None else int(budget)
     per = split_budget(budget, nv)

@@ -83,6 +83,8 @@ def front_of(spec: ReduceSpec, rec: Records) -> Records:
 
 
 def merge(spec: ReduceSpec, a: Reductions, b: Reductions) -> Reductions:
+    """Merge two reductions of disjoint point sets: counts and histograms add, top-k and the
+    Pareto front are recomputed over both (exact; order-independent)."""
     top = {n: best_k(spec, n, Records.concat(a.top[n], b.top[n])) for n in spec.ranked}
     front = front_of(spec, Records.concat(a.front, b.front)) if spec.pareto else a.front
     return Reductions(a.counts + b.counts, a.hist + b.hist, top, front)

@@ -34,6 +34,8 @@ def _hist_stats(counts, bins) -> dict:
 
 
 def summarize(enum: Enumeration, spec: ReduceSpec, red: Reductions, *, target_points: int, done_points: int) -> dict:
+    """A JSON-ready summary of a sweep's reductions: counts, feasible fraction, top designs,
+    the Pareto front and histogram statistics, for ``done_points`` of ``target_points``."""
     counts = dict(zip(spec.counters, (int(c) for c in red.counts)))
     points, feasible = counts["points"], counts["feasible"]
     hist = {}

@@ -40,6 +40,8 @@ class Calibration(NamedTuple):
 
 
 def check_fit_arguments(steps: int, learning_rate: float, prior_weight: float):
+    """Refuse bad fit settings by argument name: ``steps`` an integer >= 10, ``learning_rate``
+    in (0, 1], ``prior_weight`` in [0, 1)."""
     integer("steps", steps, Range(10, INT32_MAX))
     number("learning_rate", learning_rate, FRACTION)
     if number("prior_weight", prior_weight) >= 1:
@@ -109,6 +111,8 @@ def loss_checkpoints(history, k: int = 10) -> list:
 
 
 def prediction_rows(study) -> list:
+    """One dict per fitted measurement: measured value and the in-sample, leave-one-out and
+    hold-out-system predictions (SI units, the row's metric)."""
     p = study.problem
     return [{"id": c.row.id, "hardware": c.hardware, "kind": c.kind, "measured": float(m),
              "in_sample": float(a), "leave_one_out": float(b), "hold_out_system": float(h)}
