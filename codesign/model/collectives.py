@@ -28,8 +28,12 @@ def all_reduce_flat_s(n_bytes, p, alpha_s, bw_bytes_per_s, topology: str):
 
 
 def _split(fid: Fidelity, system: System, p):
-    """Chips of a group inside one node, and nodes the group spans."""
-    p_intra = smin(fid, p, system.chips_per_node)
+    """Chips of a group inside one node, and nodes the group spans (each >= 1)."""
+    # No group has fewer than one chip (a no-op on integer mappings). The smooth min lies
+    # below both arguments, so at p ~ chips_per_node ~ 1 it dipped under one chip, and the
+    # (p - 1) terms of the collectives turned negative (negative TTFT in smooth mode).
+    p = jnp.maximum(p, 1.0)  # relaxed tp / ep with ep > tp (the search's soft order bound)
+    p_intra = jnp.maximum(smin(fid, p, system.chips_per_node), 1.0)
     return p_intra, p / p_intra
 
 

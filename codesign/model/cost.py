@@ -2,7 +2,7 @@
 
 Dies per wafer (d = 300 mm): DPW = pi (d/2)^2 / A - pi d / sqrt(2 A).
 Negative-binomial yield (Stapper): Y = (1 + A D0 / alpha)^(-alpha), A in cm^2.
-Die cost = wafer cost / (DPW x Y). Sources of the constants are in each preset.
+Die cost = wafer cost / (DPW x max(Y, 1e-6)). Sources of the constants are in each preset.
 """
 import jax.numpy as jnp
 
@@ -30,9 +30,17 @@ def die_yield(chip: Chip, area_mm2):
         -chip.yield_cluster_alpha)
 
 
+#: Yield floor of the die cost. Below it (dies of ~1e4 mm^2 and up at a positive defect
+#: density) 1/Y overflowed float32 to infinity, and with it capex, TCO, $/Mtok and, through
+#: 0 x inf in reverse mode, the gradients of every metric; at the floor such a die costs
+#: 1e6 wafers (finite, never chosen). No preset comes near it.
+MIN_COST_YIELD = 1e-6
+
+
 def die_cost_usd(chip: Chip):
     area = die_area_mm2(chip)
-    return chip.wafer_cost_usd / (dies_per_wafer(area) * die_yield(chip, area))
+    good = jnp.maximum(die_yield(chip, area), MIN_COST_YIELD)
+    return chip.wafer_cost_usd / (dies_per_wafer(area) * good)
 
 
 def build_cost_usd(chip: Chip):
