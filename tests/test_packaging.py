@@ -88,19 +88,41 @@ def test_installed_package_is_the_venv_copy_with_its_data(venv):
     assert lines[3] == "True"
 
 
+#: One installed-package process evaluates every preset through the CLI entry point (one JAX
+#: import instead of nine); the console script itself runs for `presets` and one `evaluate`.
+_EVALUATE_ALL = """
+import contextlib, io, json, sys
+from codesign.cli import main
+out = {}
+for hw, flags in json.loads(sys.argv[1]).items():
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["evaluate", "--hardware", hw, "--model", "llama-2-70b", "--json", *flags])
+    assert code == 0, (hw, code)
+    out[hw] = json.loads(buf.getvalue())
+print(json.dumps(out))
+"""
+
+
+def _flags(hw):
+    return [f"--{k.replace('_', '-')}={v}" for k, v in EXTRA.get(hw, {}).items()]
+
+
 def test_presets_and_evaluate_every_hardware_preset(venv):
     python, _, run_dir = venv
     exe = str(python.parent / "codesign")
     presets = _run([exe, "presets", "--json"], run_dir)
-    evals = {hw: _run([exe, "evaluate", "--hardware", hw, "--model", MODEL, "--json",
-                       *(f"--{k.replace('_', '-')}={v}" for k, v in EXTRA.get(hw, {}).items())], run_dir)
-             for hw in cd.hardware_names()}
+    one = _run([exe, "evaluate", "--hardware", "h100-sxm", "--model", MODEL, "--json"], run_dir)
+    every = _run([str(python), "-c", _EVALUATE_ALL, json.dumps({hw: _flags(hw) for hw in cd.hardware_names()})],
+                 run_dir)
     listed = json.loads(_wait(presets))
     assert [h["name"] for h in listed["hardware"]] == list(cd.hardware_names())
     assert [m["name"] for m in listed["models"]] == list(cd.model_names())
     assert len(listed["hardware"]) == 9
-    for hw, p in evals.items():
-        out = json.loads(_wait(p))
+    evals = json.loads(_wait(every))
+    assert list(evals) == list(cd.hardware_names())
+    assert json.loads(_wait(one)) == evals["h100-sxm"]  # the console script prints the same
+    for hw, out in evals.items():
         design = cd.build_design({"hardware": hw, "model": MODEL, **EXTRA.get(hw, {})})
         metrics = cd.evaluate_jit(*design.specs).to_dict()
         assert out["hardware"] == hw and out["tp"] == int(design.mapping.tp) and out["pp"] == int(design.mapping.pp)
