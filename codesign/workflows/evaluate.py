@@ -1,7 +1,10 @@
 """One design point, exactly: the report ``codesign evaluate --json`` prints; preset tables."""
+import math
+
 from ..config import build_design, hardware_names, load_hardware, load_model, model_names
 from ..errors import ConfigError
 from ..model import evaluate_jit
+from ..model.cost import MIN_COST_YIELD
 from ..specs import DTYPES
 from ..workload import kv_bytes_per_token, total_params
 from ._config import resolve
@@ -19,7 +22,7 @@ def parse_batch(value):
         raise ConfigError(f"batch = {value!r}; allowed: a positive integer or 'max'") from None
 
 
-#: Metrics that have no finite value for a die past the reticle (zero yield).
+#: Metrics that have no price for a die past the reticle whose yield is below the cost floor.
 _PRICED = ("die_cost_usd", "chip_price_usd", "capex_usd", "tco_usd", "usd_per_million_tokens")
 
 
@@ -47,6 +50,8 @@ def result_dict(design, metrics, calibrated: bool = False) -> dict:
     if not out["buildable"]:
         out["unbuildable"] = {"limit": "reticle", "die_area_mm2": m["die_area_mm2"], "reticle_mm2": reticle,
                               "over_mm2": m["die_area_mm2"] - reticle, "ratio": m["die_area_mm2"] / reticle}
+        if m["die_yield"] < MIN_COST_YIELD:  # the model prices it at its yield floor: no real price
+            out.update({k: math.nan for k in _PRICED})
     out["chosen"] = design.chosen
     out["calibrated"] = bool(calibrated)
     out["hardware_values"] = (f"CALIBRATED (fitted values of family {design.hardware.family}, "
