@@ -1,6 +1,6 @@
 """The report figure of a sweep: front, histograms, feasibility (object API, no pyplot)."""
 import numpy as np
-from matplotlib.ticker import LogLocator, NullFormatter
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
 from ..model import METRIC_NAMES
 from ..sweep.kernel import ReduceSpec
@@ -26,13 +26,17 @@ def _hist_panel(ax, spec: ReduceSpec, red: Reductions, metric: str):
         ax.stairs(feas[lo:hi], e, fill=True, alpha=0.8, label="feasible")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        # a few major labels, no minor ones: narrow panels otherwise print overlapping ticks
+        # a few labels per panel: all minor ticks labelled overlap in a narrow panel
         ax.xaxis.set_major_locator(LogLocator(numticks=4))
-        ax.xaxis.set_minor_formatter(NullFormatter())
+        if e[-1] > 10 * e[0]:  # decades in view: label them only
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        else:  # under a decade: label 2 and 5 times the powers of ten
+            ax.xaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+            ax.xaxis.set_minor_formatter(FormatStrFormatter("%.3g"))
     under, over = int(red.hist[i].sum(0)[0]), int(red.hist[i].sum(0)[-2])
     extra = f" (+{under} below, {over} above range)" if under or over else ""
     ax.set_title(f"{metric}{extra}", fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(which="both", labelsize=7)
 
 
 def report_png(spec: ReduceSpec, red: Reductions, title: str) -> bytes:
