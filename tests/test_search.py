@@ -12,7 +12,7 @@ from codesign.errors import ConfigError
 from codesign.config import load_problem
 from codesign.search import optimize
 from codesign.search.archive import empty, merge
-from codesign.search.codec import make_codec
+from codesign.space.codec import make_codec
 from codesign.search.evaluator import exact_batch
 from codesign.search.grid import grid, grid_chunk_fn
 from codesign.search.repair import candidates, pattern_moves

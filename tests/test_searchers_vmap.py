@@ -18,7 +18,7 @@ from codesign.config import load_problem
 from codesign.search.cmaes import CMAESHyper, algorithm, fitness_fn
 from codesign.search import descent
 from codesign.search.algorithm import evolve
-from codesign.search.codec import make_codec
+from codesign.space.codec import make_codec
 from codesign.search.gradient import GradientHyper
 from codesign.search.relaxed import lagrangian_value_and_grad
 from conftest import LPU_PROBLEM

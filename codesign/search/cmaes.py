@@ -28,7 +28,7 @@ from . import archive as arch
 from .algorithm import Algorithm
 from .base import Searcher, split_budget
 from .chunked import evaluate_rows, merge_reduced, ranking_fitness, reduce_rows
-from .codec import make_codec
+from ..space.codec import make_codec
 from .evaluator import compile_options
 from .combinators import restart_on
 

@@ -38,7 +38,7 @@ from ..specs._pytree import pytree_dataclass, static
 from . import archive as arch
 from . import descent
 from .base import Searcher
-from .codec import Codec, make_codec
+from ..space.codec import Codec, make_codec
 from .ahead import compile_ahead, compiled
 from .evaluator import metric_plan, prefetch_exact
 from .gradient_phases import (DESCEND, DIVE, DONE, PAIR_STEPS, POLISH, REPAIR, UNIT_STEPS, branch, check,

@@ -20,7 +20,7 @@ import numpy as np
 from ..objectives.objective import signed_log
 from . import archive as arch
 from . import descent
-from .codec import Codec
+from ..space.codec import Codec
 from .evaluator import exact_batch
 from .repair import candidates, pattern_moves
 

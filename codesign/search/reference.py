@@ -15,7 +15,7 @@ import numpy as np
 
 from ..objectives import Problem
 from ..space import DesignSpace, Variable
-from .codec import make_codec
+from ..space.codec import make_codec
 
 
 def local_axes(problem: Problem, designs, int_steps: int = 4, int_ratio: float = 1.15, fine: int = 128,

@@ -23,7 +23,7 @@ import numpy as np
 from ..model import METRIC_NAMES, Fidelity
 from ..objectives import Problem
 from ..objectives.objective import signed_log
-from .codec import Codec
+from ..space.codec import Codec
 from .descent import algorithm
 from .evaluator import compile_options, metric_plan
 

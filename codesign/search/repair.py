@@ -14,7 +14,7 @@ import itertools
 
 import numpy as np
 
-from .codec import Codec
+from ..space.codec import Codec
 
 
 def neighbours(codec: Codec, x, radius: int = 1, max_neighbours: int = 64) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 from ..model import Fidelity
 from ..model.sensitivity import elasticities
 from ..objectives import Problem, sense
-from .codec import make_codec
+from ..space.codec import make_codec
 from .evaluator import compile_options, exact_batch
 from .repair import pattern_moves
 
