@@ -25,6 +25,7 @@ _DERIVED = ("reference_build_cost_usd", "reference_clock_hz")
 _MODEL_NUMERIC = numeric_fields(Workload)
 _MODEL_EXTRA = ("published_params", "context_tokens")
 _MODEL_FLAGS = ("gated_ffn", "tied_embeddings")
+_GROUPING = ("vendor", "generation", "year")  # optional keys of a hardware file (codesign presets groups by them)
 
 
 def configs_dir() -> Path:
@@ -68,6 +69,24 @@ def _parse_block(where, block, cls, static_choices, derived=()):
     return values, sources
 
 
+def _grouping(where: str, data: dict) -> dict:
+    """``vendor`` and ``generation`` (non-empty text) and ``year`` (an integer year) of a
+    hardware file, each optional; what ``codesign presets`` groups by."""
+    out = {}
+    for key in ("vendor", "generation"):
+        if key in data:
+            value = data[key]
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{where}: {key} = {value!r}; allowed: a non-empty name (e.g. NVIDIA, Blackwell Ultra)")
+            out[key] = value.strip()
+    if "year" in data:
+        year = data["year"]
+        if isinstance(year, bool) or not isinstance(year, int) or not 1990 <= year <= 2100:
+            raise ConfigError(f"{where}: year = {year!r}; allowed: the year the generation shipped, an integer 1990..2100")
+        out["year"] = float(year)
+    return out
+
+
 def load_hardware(name: str, calibrated: bool = False) -> Hardware:
     """Load ``presets/hardware/NAME.yaml``; the reference build cost is derived here.
 
@@ -82,9 +101,10 @@ def load_hardware(name: str, calibrated: bool = False) -> Hardware:
 def _load_hardware(name: str) -> Hardware:
     data = _read("hardware", name)
     where = f"hardware preset {name!r}"
-    check_keys(where, data, ["name", "family", "chip", "system"], ["summary"])
+    check_keys(where, data, ["name", "family", "chip", "system"], ["summary", *_GROUPING])
     if not isinstance(data["family"], str) or not data["family"].strip():
         raise ConfigError(f"{where}: family = {data['family']!r}; allowed: a calibration family name (e.g. nvidia-gpu)")
+    grouping = _grouping(where, data)
     chip_v, chip_s = _parse_block(f"{where} chip", data["chip"], Chip, _CHIP_STATIC, _DERIVED)
     sys_v, sys_s = _parse_block(f"{where} system", data["system"], System, _SYSTEM_STATIC)
     chip = Chip(**chip_v, reference_build_cost_usd=1.0, reference_clock_hz=chip_v["clock_hz"], name=name)
@@ -94,7 +114,7 @@ def _load_hardware(name: str) -> Hardware:
     sources |= {f"system.{k}": v for k, v in sys_s.items()}
     sources["chip.reference_build_cost_usd"] = "[D] build cost of this preset (codesign.model.cost)"
     sources["chip.reference_clock_hz"] = "[D] clock_hz of this preset: its peaks and energies are quoted there"
-    return Hardware(name, str(data.get("summary", "")), chip, system, sources, data["family"].strip())
+    return Hardware(name, str(data.get("summary", "")), chip, system, sources, data["family"].strip(), **grouping)
 
 
 @functools.lru_cache(maxsize=None)

@@ -19,6 +19,9 @@ class Hardware:
     system: System
     sources: dict  # "chip.field" / "system.field" -> source text
     family: str  # calibration family: presets of one family share fitted parameters
+    vendor: str = ""  # who sells it (grouping in `codesign presets`); "" when not stated
+    generation: str = ""  # architecture generation, e.g. "Blackwell Ultra"; "" when not stated
+    year: float = 0.0  # year the generation shipped (orders generations); 0 when not stated
 
 
 @dataclasses.dataclass(frozen=True)
