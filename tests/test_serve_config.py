@@ -30,8 +30,10 @@ def test_golden_parse():
     assert (c.arrival, c.rate_per_s, c.cv) == ("poisson", 60.0, 1.0)
     assert (c.slo.ttft_s, c.slo.tpot_s, c.slo.percentile) == (2.0, 0.2, 99.0)
     assert (c.prompt.kind, c.prompt.mean, c.output.kind, c.output.mean, c.output.cv) == ("fixed", 512, "lognormal", 290, 0.5)
-    assert c.policy == {"kind": "fcfs", "max_slots": 256, "token_budget": 2048, "page_tokens": 16, "preempt": True,
-                        "max_requests": 200}
+    assert c.policy == {"kind": "fcfs", "max_slots": 64, "token_budget": 8192, "page_tokens": 16,
+                        "preempt": "recompute", "max_requests": 200}
+    c = parse_serve_config(cfg(policy={"preempt": False, "kind": "chunked", "max_slots": 8}))
+    assert (c.policy["preempt"], c.policy["kind"], c.policy["max_slots"]) == ("none", "chunked", 8)
     assert float(c.design.mapping.tp) == 2 and not c.disaggregated
 
 
@@ -65,7 +67,7 @@ def test_disaggregated_pools():
     ({"policy": {"max_requests": 100}}, ["n_requests = 200 exceeds policy.max_requests = 100"]),
     ({"policy": {"kind": "lifo"}}, ["kind = 'lifo'", "fcfs, chunked"]),
     ({"policy": {"max_slots": 0}}, ["max_slots = 0"]),
-    ({"policy": {"preempt": "yes"}}, ["preempt = 'yes'", "true or false"]),
+    ({"policy": {"preempt": "yes"}}, ["preempt = 'yes'", "recompute, none"]),
     ({"lengths": {"prompt": {"kind": "fixed", "mean": 0}, "output": {"mean": 10}}}, ["lengths.prompt: mean = 0"]),
     ({"lengths": {"prompt": {"kind": "uniform", "lo": 10, "hi": 5}, "output": {"mean": 10}}}, ["hi = 5 is below lo"]),
     ({"lengths": {"prompt": {"kind": "lognormal", "mean": 10}, "output": {"mean": 10}}}, ["missing key(s) cv"]),

@@ -9,7 +9,7 @@
     lengths: {prompt: {kind: fixed, mean: 512}, output: {kind: lognormal, mean: 290, cv: 0.5}}
     n_requests: 2000
     seed: 0
-    policy: {kind: chunked, max_slots: 256, token_budget: 2048, page_tokens: 16, preempt: true}
+    policy: {kind: chunked, max_slots: 256, token_budget: 2048, page_tokens: 16, preempt: recompute}  # or none
     slo: {mlperf: llama2-70b-server}                # or {ttft_s: 2.0, tpot_s: 0.2, percentile: 99}
     replicas: 4                                     # default: the design's dp
     router: round_robin                             # or least_outstanding
@@ -53,7 +53,8 @@ TOP_KEYS = ("design", "pools", "link", "arrivals", "lengths", "n_requests", "see
 TRACE_COLUMNS = ("arrival_s", "prompt_tokens", "output_tokens")
 PERCENTILE = Range(0.0, 100.0, lo_open=True)
 #: Defaults of the policy block [assumption: a vLLM-like engine; state your own].
-POLICY_DEFAULTS = {"kind": "fcfs", "max_slots": 256, "token_budget": 2048, "page_tokens": 16, "preempt": True}
+POLICY_DEFAULTS = {"kind": "fcfs", "max_slots": 64, "token_budget": 8192, "page_tokens": 16, "preempt": "recompute"}
+PREEMPT = ("recompute", "none")
 DEFAULT_REQUESTS = 1000
 
 
@@ -113,7 +114,7 @@ class ServeConfig:
     output: LengthSpec | None
     n_requests: int
     seed: int
-    policy: dict  # kind, max_slots, token_budget, page_tokens, preempt, max_requests
+    policy: dict  # kind, max_slots, token_budget, page_tokens, preempt (recompute|none), max_requests
     slo: SLOSpec
     replicas: int
     router: str
@@ -278,10 +279,10 @@ def _policy(block, n_requests: int) -> dict:
     for key in ("max_slots", "token_budget", "page_tokens"):
         if key in block:
             out[key] = _int("policy", key, block[key])
-    if "preempt" in block:
-        if not isinstance(block["preempt"], bool):
-            raise ConfigError(f"policy: preempt = {block['preempt']!r}; allowed: true or false")
-        out["preempt"] = block["preempt"]
+    if "preempt" in block:  # true / false: recompute / none
+        p = block["preempt"]
+        p = {True: "recompute", False: "none"}.get(p, p) if isinstance(p, bool) else p
+        out["preempt"] = check_choice("policy", "preempt", p, PREEMPT)
     out["max_requests"] = _int("policy", "max_requests", block["max_requests"]) if "max_requests" in block else n_requests
     if n_requests > out["max_requests"]:
         raise ConfigError(f"n_requests = {n_requests} exceeds policy.max_requests = {out['max_requests']} "
