@@ -19,9 +19,10 @@ LAYERS = (
     ("specs",),
     ("workload",),
     ("model",),
+    ("serving",),
     ("design",),
     ("space", "objectives"),
-    ("search", "sweep", "serving", "validation", "calibration"),
+    ("search", "sweep", "validation", "calibration"),
     ("analysis",),
     ("config", "workflows", "plots", "cli", "__main__"),
 )

@@ -1,0 +1,288 @@
+"""One replica under continuous batching, as a loop over scheduler iterations with fixed
+shapes: [N] requests, [S] batch slots. Compiles once per (N, S, policy) and vmaps over
+scenarios (requests) and designs (pools).
+
+The slots are kept compact and in arrival-rank order (occupied slots first), so every
+priority-ordered rule is a cumulative sum over S entries: FCFS admission of the next
+candidates (preempted requests first, then new ones from a pointer into the arrival order),
+the token budget, and the choice of preemption victims (latest arrival first). Per-iteration
+work is O(S) plus one row scattered per finished request; nothing scans the N requests.
+
+The loop runs in blocks of :data:`BLOCK` iterations (an inner ``lax.scan``) inside a
+``lax.while_loop`` that stops when all work is done or ``max_iterations`` is reached, so
+vmapped scenarios pay the while-loop's batch select once per block, not per iteration.
+Semantics are those of :class:`~codesign.serving.policy.Policy`;
+:mod:`codesign.serving.reference` is the same scheduler written as plain Python.
+"""
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..errors import ConfigError
+from ..model.energy import idle_power_w
+from .policy import Policy
+from .pool import Pool
+from .requests import Requests
+from .step import step_cost
+from .trace import ITL_BINS, Iterations, Trace, itl_bin
+
+EMPTY, PREFILL, DECODE, PREEMPTED = 0, 1, 2, 3
+#: Iterations per inner scan block.
+BLOCK = 64
+_SLOT_FIELDS = ("rank", "phase", "P", "O", "target", "done", "emit", "kv", "pages", "last", "adm", "first", "npre")
+
+
+def iteration_bound(requests: Requests, policy: Policy) -> int:
+    """A default ``max_iterations`` from concrete requests: every output token in its own
+    decode iteration plus every prompt's chunks in their own iterations, + 25% + 64 (an
+    upper bound without preemption; preemption adds recompute iterations, and a run that
+    runs out says so in ``Trace.exhausted``)."""
+    try:
+        v = np.asarray(requests.valid) > 0
+        out = np.asarray(requests.output_tokens)[v]
+        pr = np.asarray(requests.prompt_tokens)[v]
+    except jax.errors.TracerArrayConversionError:
+        raise ConfigError("max_iterations is required when the requests are traced (inside jit/vmap); "
+                          "pass max_iterations = an integer >= 1 (see iteration_bound)") from None
+    chunks = np.ceil(pr / policy.token_budget).sum() if policy.kind == "chunked" else pr.size
+    return int(1.25 * (out.sum() + chunks)) + 64
+
+
+def _ceil_div(x, d):
+    return jnp.ceil(x / d)
+
+
+def _preempt(s, dec, free, page, mode):
+    """Evict the latest-arrived holders of KV until the decoders' new pages fit; returns the
+    slots and each decoder's page need."""
+    if mode == "none":
+        return s, jnp.zeros_like(s["pages"])
+    need = jnp.where(dec, jnp.maximum(_ceil_div(s["kv"] + 1.0, page) - s["pages"], 0.0), 0.0)
+    deficit = need.sum() - free
+    holder = (s["phase"] == PREFILL) | (s["phase"] == DECODE)
+    relief = jnp.where(holder, s["pages"] + need, 0.0)
+    after = jnp.cumsum(relief[::-1])[::-1] - relief  # relief of the holders behind each slot
+    victim = holder & (after < deficit)
+    s = dict(s)
+    s["phase"] = jnp.where(victim, PREEMPTED, s["phase"])
+    s["target"] = jnp.where(victim, s["P"] + s["emit"], s["target"])
+    for k in ("done", "kv", "pages"):
+        s[k] = jnp.where(victim, 0.0, s[k])
+    s["npre"] = s["npre"] + victim
+    return s, jnp.where(victim, 0.0, need)
+
+
+def _admit(s, c, t, free, budget, policy: Policy):
+    """FCFS admission of preempted slots then the next arrivals; returns (slots, pointer,
+    fresh-slot mask, prefill chunk per slot for the admitted)."""
+    S, page = policy.max_slots, float(policy.page_tokens)
+    n_occ = (s["phase"] != EMPTY).sum()
+    pre = s["phase"] == PREEMPTED
+    p_tok = jnp.where(pre, s["target"], 0.0)
+    p_pages = _ceil_div(p_tok, page)
+    ptr = c["ptr"]
+    win = {k: jax.lax.dynamic_slice_in_dim(c[k], ptr, S) for k in ("arr", "P", "O", "last0", "pre")}
+    w_ok = ptr + jnp.arange(S) < c["M"]
+    w_pre = win["pre"] > 0
+    w_tok = jnp.where(w_pre, 0.0, win["P"])
+    w_kv = win["P"] + win["O"] - 1.0 if policy.preempt == "none" else win["P"]
+    w_pages = _ceil_div(w_kv, page)
+    real = jnp.concatenate([pre, w_ok])
+    tok = jnp.where(real, jnp.concatenate([p_tok, w_tok]), 0.0)
+    pages = jnp.where(real, jnp.concatenate([p_pages, w_pages]), 0.0)
+    cum_tok = jnp.cumsum(tok)
+    excl_tok = cum_tok - tok
+    ok = ((jnp.cumsum(pages) <= free)
+          & (jnp.cumsum(jnp.concatenate([jnp.zeros(S), w_ok.astype(tok.dtype)])) <= S - n_occ)
+          & jnp.concatenate([jnp.ones(S, bool), win["arr"] <= t]))
+    if policy.kind == "fcfs":
+        ok &= (cum_tok <= budget) | (excl_tok == 0)
+    else:
+        ok &= (budget - excl_tok > 0) | (tok == 0)
+    adm = jnp.cumprod((ok | ~real).astype(jnp.int32)).astype(bool) & real
+    chunk = jnp.clip(budget - excl_tok, 0.0, tok) if policy.kind == "chunked" else tok
+    s = dict(s)
+    p_adm = adm[:S]
+    s["phase"] = jnp.where(p_adm, PREFILL, s["phase"])
+    s["pages"] = jnp.where(p_adm, p_pages, s["pages"])
+    a = adm[S:].sum()
+    j = jnp.arange(S)
+    fresh = (j >= n_occ) & (j < n_occ + a)
+    k = jnp.clip(j - n_occ, 0, S - 1)
+    g = lambda x: x[k]
+    newv = {"rank": (ptr + k).astype(jnp.int32), "P": g(win["P"]), "O": g(win["O"]), "adm": jnp.full((S,), t),
+            "first": jnp.full((S,), jnp.inf), "npre": jnp.zeros((S,)), "done": jnp.zeros((S,)),
+            "pages": g(w_pages)}
+    pre_k = g(w_pre)
+    newv.update(phase=jnp.where(pre_k, DECODE, PREFILL), target=jnp.where(pre_k, 0.0, g(win["P"])),
+                emit=jnp.where(pre_k, 1.0, 0.0), kv=jnp.where(pre_k, g(win["P"]), 0.0),
+                last=jnp.where(pre_k, g(win["last0"]), t))
+    for key, v in newv.items():
+        s[key] = jnp.where(fresh, v.astype(s[key].dtype), s[key])
+    slot_chunk = jnp.where(p_adm, chunk[:S], 0.0) + jnp.where(fresh, g(chunk[S:]), 0.0)
+    return s, ptr + a, fresh, slot_chunk
+
+
+def _compact(s, sentinel):
+    keep = s["phase"] != EMPTY
+    S = keep.shape[0]
+    pos = jnp.cumsum(keep) - 1
+    src = jnp.zeros((S,), jnp.int32).at[jnp.where(keep, pos, S)].set(jnp.arange(S, dtype=jnp.int32), mode="drop")
+    live = jnp.arange(S) < keep.sum()
+    out = {k: v[src] for k, v in s.items()}
+    out["phase"] = jnp.where(live, out["phase"], EMPTY)
+    out["pages"] = jnp.where(live, out["pages"], 0.0)
+    out["rank"] = jnp.where(live, out["rank"], sentinel)
+    return out
+
+
+def _rows(s):
+    """Per-slot output rows: admitted, first token, finish (filled by the caller), preemptions, tokens."""
+    return jnp.stack([s["adm"], s["first"], jnp.full_like(s["adm"], jnp.inf), s["npre"], s["emit"]], axis=1)
+
+
+def _iteration(carry, c, pool: Pool, policy: Policy):
+    s, t, ptr = carry["s"], carry["t"], carry["ptr"]
+    S, page, B = policy.max_slots, float(policy.page_tokens), float(policy.token_budget)
+    occ = s["phase"] != EMPTY
+    head = c["arr"][ptr]
+    t = jnp.where(~occ.any() & (ptr < c["M"]), jnp.maximum(t, head), t)
+    c = dict(c, ptr=ptr)
+    free = lambda s: c["pages"] - s["pages"].sum()
+    if policy.kind == "chunked":
+        s, need = _preempt(s, s["phase"] == DECODE, free(s), page, policy.preempt)
+        dec = s["phase"] == DECODE
+        pf = s["phase"] == PREFILL
+        rem = jnp.where(pf, s["target"] - s["done"], 0.0)
+        left = B - dec.sum()
+        ongoing = jnp.clip(left - (jnp.cumsum(rem) - rem), 0.0, rem)
+        s, ptr, fresh, chunk_new = _admit(s, c, t, free(s), left - ongoing.sum(), policy)
+        chunk = ongoing + chunk_new
+    else:
+        s, ptr, fresh, _ = _admit(s, c, t, free(s), B, policy)
+        pf = s["phase"] == PREFILL
+        prefill_iter = pf.any()
+        chunk = jnp.where(pf, s["target"] - s["done"], 0.0)
+        s, need = _preempt(s, (s["phase"] == DECODE) & ~fresh & ~prefill_iter, free(s), page, policy.preempt)
+        dec = (s["phase"] == DECODE) & ~fresh & ~prefill_iter
+    tok = chunk + dec
+    ctx = jnp.where(dec, s["kv"] + 1.0, s["done"] + 0.5 * chunk)
+    active = tok > 0
+    n = active.sum().astype(t.dtype)
+    cbar = jnp.where(active, ctx, 0.0).sum() / jnp.maximum(n, 1.0)
+    dur, energy = step_cost(pool, tok.sum(), n, cbar)
+    t_end = t + dur
+
+    s = dict(s)
+    done = s["done"] + chunk
+    complete = (chunk > 0) & (done >= s["target"])
+    emits = complete | dec
+    gap = t_end - s["last"]
+    itl = emits & (s["emit"] >= 1.0)
+    s["done"] = done
+    s["first"] = jnp.where(emits & (s["emit"] == 0.0), t_end, s["first"])
+    s["emit"] = s["emit"] + emits
+    s["kv"] = jnp.where(complete, s["target"], s["kv"] + dec)
+    s["phase"] = jnp.where(complete, DECODE, s["phase"])
+    s["last"] = jnp.where(emits, t_end, s["last"])
+    s["pages"] = s["pages"] + need * dec
+    used = s["pages"].sum()
+    finished = emits & (s["emit"] >= s["O"])
+    rows = _rows(s).at[:, 2].set(t_end)
+    out = carry["out"].at[jnp.where(finished, s["rank"], c["N"])].set(rows, mode="drop")
+    s["phase"] = jnp.where(finished, EMPTY, s["phase"])
+    s = _compact(s, c["N"])
+    hist = carry["hist"].at[jnp.where(itl, itl_bin(gap), ITL_BINS)].add(1.0, mode="drop")
+    acc = carry["acc"] + jnp.stack([dur, used * dur, energy, (dur > 0).astype(dur.dtype),
+                                    jnp.where(itl, gap, 0.0).sum(), itl.sum().astype(dur.dtype)])
+    new = dict(carry, s=s, t=t_end, ptr=ptr, out=out, hist=hist, acc=acc,
+               peak=jnp.maximum(carry["peak"], used))
+    rec = Iterations(time_s=t_end, duration_s=dur, batch=n, prefill_tokens=chunk.sum(),
+                     decode_tokens=dec.sum().astype(dur.dtype), kv_used_pages=used, energy_j=energy,
+                     active=(n > 0).astype(dur.dtype))
+    return new, rec
+
+
+def simulate(requests: Requests, pool: Pool, policy: Policy, max_iterations: int | None = None,
+             record_iterations: bool = True, prefilled=None, last_token_s=None) -> Trace:
+    """Simulate one replica of ``pool`` serving ``requests`` under ``policy``.
+
+    Args:
+        max_iterations: scheduler iterations to allow (static; default
+            :func:`iteration_bound` of concrete requests). The loop stops early when all
+            work is done; a run that runs out reports ``exhausted`` = 1.
+        record_iterations: keep the per-iteration series (static; turn off for large
+            vmapped batches to save memory: accumulators are kept either way).
+        prefilled: per request, 1.0 when it arrives with its prompt already in KV and its
+            first token emitted (a decode pool behind a prefill pool; default none): it is
+            admitted with its prompt's pages and decodes its remaining tokens.
+        last_token_s: per prefilled request, when its first token was emitted (for the
+            inter-token latency of its second token; default its arrival).
+
+    Pure in (requests, pool); jit/vmap-safe with ``policy`` and ``max_iterations`` static.
+    """
+    if max_iterations is None:
+        max_iterations = iteration_bound(requests, policy)
+    if isinstance(max_iterations, bool) or int(max_iterations) < 1:
+        raise ConfigError(f"max_iterations = {max_iterations!r}; must be an integer >= 1")
+    S, N = policy.max_slots, requests.n
+    dt = jnp.result_type(float)
+    r = jax.tree.map(lambda x: jnp.asarray(x, dt), requests)
+    total_pages = jnp.floor(jnp.asarray(pool.kv_capacity_tokens, dt) / policy.page_tokens)
+    kv_max = r.prompt_tokens + r.output_tokens - 1.0
+    fits = (r.valid > 0) & (jnp.ceil(kv_max / policy.page_tokens) <= total_pages)
+    pre = jnp.zeros((N,), dt) if prefilled is None else jnp.asarray(prefilled, dt)
+    idx = jnp.arange(N)
+    order = jnp.lexsort((idx, jnp.where(fits, r.arrival_s, jnp.inf), ~fits))
+    pad = lambda x, v: jnp.concatenate([x[order], jnp.full((S + 1,), v, dt)])
+    last0 = r.arrival_s if last_token_s is None else jnp.asarray(last_token_s, dt)
+    c = {"arr": pad(r.arrival_s, jnp.inf), "P": pad(r.prompt_tokens, 1.0), "O": pad(r.output_tokens, 1.0),
+         "last0": pad(last0, 0.0), "pre": pad(pre, 0.0), "M": fits.sum(), "N": N, "pages": total_pages}
+    zeros = jnp.zeros((S,), dt)
+    s = {k: zeros for k in _SLOT_FIELDS}
+    s.update(rank=jnp.full((S,), N, jnp.int32), phase=jnp.zeros((S,), jnp.int32), O=jnp.ones((S,), dt),
+             first=jnp.full((S,), jnp.inf, dt))
+    init_row = jnp.array([jnp.inf, jnp.inf, jnp.inf, 0.0, 0.0], dt)
+    n_blocks = math.ceil(int(max_iterations) / BLOCK)
+    carry = {"s": s, "t": jnp.zeros((), dt), "ptr": jnp.zeros((), jnp.int32),
+             "out": jnp.tile(init_row, (N, 1)), "hist": jnp.zeros((ITL_BINS,), dt),
+             "acc": jnp.zeros((6,), dt), "peak": jnp.zeros((), dt)}
+    step = lambda cr, _: _iteration(cr, c, pool, policy)
+
+    def block(state):
+        b, cr, recs = state
+        cr, rec = jax.lax.scan(step, cr, None, length=BLOCK)
+        if record_iterations:
+            recs = jax.tree.map(lambda a, x: a.at[b].set(x), recs, rec)
+        return b + 1, cr, recs
+
+    def more(state):
+        b, cr, _ = state
+        return (b < n_blocks) & (((cr["s"]["phase"] != EMPTY).any()) | (cr["ptr"] < c["M"]))
+
+    recs = None
+    if record_iterations:
+        recs = Iterations(*[jnp.zeros((n_blocks, BLOCK), dt) for _ in range(8)])
+    _, carry, recs = jax.lax.while_loop(more, block, (jnp.zeros((), jnp.int32), carry, recs))
+    s = carry["s"]
+    left = (s["phase"] != EMPTY).any() | (carry["ptr"] < c["M"])
+    out = carry["out"].at[jnp.where(s["phase"] != EMPTY, s["rank"], N)].set(_rows(s), mode="drop")
+    by_req = jnp.zeros_like(out).at[order].set(out)
+    if recs is not None:
+        recs = jax.tree.map(lambda a: a.reshape(-1)[: int(max_iterations)], recs)
+    acc = carry["acc"]
+    chips = pool.chips
+    chip_w = chips * pool.chip.static_power_w
+    node_w = idle_power_w(pool.chip, pool.system, chips, chips / pool.system.chips_per_node)
+    never = jnp.where((r.valid > 0) & ~fits, 1.0, 0.0)
+    return Trace(admitted_s=by_req[:, 0], first_token_s=by_req[:, 1], finish_s=by_req[:, 2],
+                 preemptions=by_req[:, 3], tokens=by_req[:, 4], never_fit=never, kv_pages=total_pages,
+                 iterations_run=acc[3], exhausted=left.astype(dt), never_fit_count=never.sum(),
+                 busy_s=acc[0], kv_page_s=acc[1], kv_peak_pages=carry["peak"], energy_dynamic_j=acc[2],
+                 static_power_chip_w=jnp.asarray(chip_w, dt), static_power_node_w=jnp.asarray(node_w, dt),
+                 itl_hist=carry["hist"], itl_sum_s=acc[4], itl_count=acc[5], iterations=recs)
+
+
+__all__ = ["BLOCK", "iteration_bound", "simulate"]
