@@ -29,7 +29,7 @@ from .metrics import METRIC_NAMES, QUANTILES, ServingMetrics, masked_percentile,
 from .policy import POLICY_KINDS, PREEMPT_MODES, SLO, Policy
 from .pool import Pool, kv_capacity_tokens, make_pool
 from .requests import ARRIVALS, LENGTH_KINDS, Lengths, Requests, make_requests, requests_from_arrays
-from .simulate import iteration_bound, simulate
+from .scheduler import iteration_bound, simulate
 from .step import step_cost
 from .trace import Iterations, Trace, itl_edges_s
 

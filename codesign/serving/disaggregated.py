@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from .policy import Policy
 from .pool import Pool
 from .requests import Requests, _concrete
-from .simulate import simulate
+from .scheduler import simulate
 from .trace import Trace
 
 

@@ -18,7 +18,7 @@ from ..errors import ConfigError
 from .policy import Policy
 from .pool import Pool
 from .requests import Requests
-from .simulate import iteration_bound, simulate
+from .scheduler import iteration_bound, simulate
 from .step import step_cost
 from .trace import Trace
 

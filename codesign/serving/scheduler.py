@@ -107,7 +107,7 @@ def _admit(s, c, t, free, budget, policy: Policy):
     p_adm = adm[:S]
     s["phase"] = jnp.where(p_adm, PREFILL, s["phase"])
     s["pages"] = jnp.where(p_adm, p_pages, s["pages"])
-    a = adm[S:].sum()
+    a = adm[S:].sum().astype(jnp.int32)
     j = jnp.arange(S)
     fresh = (j >= n_occ) & (j < n_occ + a)
     k = jnp.clip(j - n_occ, 0, S - 1)
@@ -158,7 +158,7 @@ def _iteration(carry, c, pool: Pool, policy: Policy):
         rem = jnp.where(pf, s["target"] - s["done"], 0.0)
         left = B - dec.sum()
         ongoing = jnp.clip(left - (jnp.cumsum(rem) - rem), 0.0, rem)
-        s, ptr, fresh, chunk_new = _admit(s, c, t, free(s), left - ongoing.sum(), policy)
+        s, ptr, fresh, chunk_new = _admit(s, c, t, free(s) - need.sum(), left - ongoing.sum(), policy)
         chunk = ongoing + chunk_new
     else:
         s, ptr, fresh, _ = _admit(s, c, t, free(s), B, policy)
