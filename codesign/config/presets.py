@@ -14,7 +14,8 @@ from ..design.fields import field_range
 from ..errors import ConfigError, UnknownPresetError
 from ..model.cost import build_cost_usd
 from ..specs import MEMORY_KINDS, PP_SPLITS, PRICE_MODES, TOPOLOGIES, Chip, System, Workload
-from ..specs import numeric_fields
+from ..specs import DTYPES, numeric_fields
+from ..specs.workload import ATTENTION_KINDS
 from .calibrated import load_calibrated
 from .experiment import read_yaml
 from .files import presets_dir
@@ -23,8 +24,13 @@ _CHIP_STATIC = {"memory_kind": MEMORY_KINDS, "pp_split": PP_SPLITS, "price_mode"
 _SYSTEM_STATIC = {"intra_topology": TOPOLOGIES}
 _DERIVED = ("reference_build_cost_usd", "reference_clock_hz")
 _MODEL_NUMERIC = numeric_fields(Workload)
+#: Workload leaves with a default (the 2025 architecture fields): optional in a model file.
+_MODEL_OPTIONAL = tuple(f.name for f in dataclasses.fields(Workload)
+                        if not f.metadata.get("static") and f.default is not dataclasses.MISSING)
+_MODEL_REQUIRED = tuple(k for k in _MODEL_NUMERIC if k not in _MODEL_OPTIONAL)
 _MODEL_EXTRA = ("published_params", "context_tokens")
-_MODEL_FLAGS = ("gated_ffn", "tied_embeddings")
+_MODEL_FLAGS = ("gated_ffn", "tied_embeddings", "active_counts_embedding")
+_MODEL_CHOICES = {"attention": ATTENTION_KINDS, "weight_dtype": DTYPES, "expert_dtype": DTYPES}
 _GROUPING = ("vendor", "generation", "year")  # optional keys of a hardware file (codesign presets groups by them)
 
 
@@ -119,16 +125,48 @@ def _load_hardware(name: str) -> Hardware:
 
 @functools.lru_cache(maxsize=None)
 def load_model(name: str) -> Model:
-    """Load ``presets/models/NAME.yaml``."""
+    """Load ``presets/models/NAME.yaml``.
+
+    Required: the plain decoder's dimensions, ``published_params`` and ``context_tokens``;
+    optional: the 2025 architecture fields of :class:`codesign.specs.Workload` (MLA, shared
+    experts, dense layers, sliding windows, MTP), ``attention`` (gqa, mla), the shipped
+    ``weight_dtype`` / ``expert_dtype`` and ``published_active_params`` (each number with its
+    source)."""
     data = _read("models", name)
     where = f"model preset {name!r}"
-    check_keys(where, data, ["name", *_MODEL_NUMERIC, *_MODEL_EXTRA], ["summary", *_MODEL_FLAGS])
-    dims = {k: parse_number(where, k, data[k]) for k in _MODEL_NUMERIC}
-    sources = {k: source_of(data[k]) for k in (*_MODEL_NUMERIC, *_MODEL_EXTRA)}
+    check_keys(where, data, ["name", *_MODEL_REQUIRED, *_MODEL_EXTRA],
+               ["summary", *_MODEL_FLAGS, *_MODEL_OPTIONAL, *_MODEL_CHOICES, "published_active_params"])
+    given = [k for k in _MODEL_NUMERIC if k in data]
+    dims = {k: parse_number(where, k, data[k]) for k in given}
+    numbers = (*given, *_MODEL_EXTRA, *(["published_active_params"] if "published_active_params" in data else []))
+    sources = {k: source_of(data[k]) for k in numbers}
     for k in _MODEL_FLAGS:
         if not isinstance(data.get(k, False), bool):
             raise ConfigError(f"{where}: {k} = {data[k]!r}; allowed: true, false")
+    choices = {k: check_choice(where, k, data[k], allowed) for k, allowed in _MODEL_CHOICES.items() if k in data}
+    _check_architecture(where, dims, choices.get("attention", "gqa"))
+    active = parse_number(where, "published_active_params", data["published_active_params"]) \
+        if "published_active_params" in data else 0.0
     return Model(name, str(data.get("summary", "")), dims, bool(data.get("gated_ffn", True)),
                  bool(data.get("tied_embeddings", False)),
                  parse_number(where, "published_params", data["published_params"]),
-                 parse_number(where, "context_tokens", data["context_tokens"]), sources)
+                 parse_number(where, "context_tokens", data["context_tokens"]), sources,
+                 attention=choices.get("attention", "gqa"), weight_dtype=choices.get("weight_dtype", ""),
+                 expert_dtype=choices.get("expert_dtype", ""), published_active_params=active,
+                 active_counts_embedding=bool(data.get("active_counts_embedding", False)))
+
+
+def _check_architecture(where: str, dims: dict, attention: str):
+    """Fields that only make sense together: MLA dimensions, layer counts, probabilities."""
+    layers = dims["layers"]
+    if attention == "mla":
+        for k in ("kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
+            if dims.get(k, 0.0) <= 0:
+                raise ConfigError(f"{where}: attention = 'mla' needs {k} > 0, got {dims.get(k, 0.0):g}")
+    for k in ("dense_layers", "sliding_layers"):
+        if dims.get(k, 0.0) > layers:
+            raise ConfigError(f"{where}: {k} = {dims[k]:g}; allowed: 0..{layers:g} (the layers)")
+    if dims.get("sliding_layers", 0.0) > 0 and dims.get("sliding_window", 0.0) <= 0:
+        raise ConfigError(f"{where}: sliding_layers = {dims['sliding_layers']:g} needs sliding_window > 0 tokens")
+    if dims.get("mtp_acceptance", 0.0) > 1:
+        raise ConfigError(f"{where}: mtp_acceptance = {dims['mtp_acceptance']:g}; allowed: a probability in [0, 1]")

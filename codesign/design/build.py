@@ -25,7 +25,7 @@ from .presets import Hardware, Model
 #: Keys of an evaluate config (YAML) and of the matching CLI flags.
 REQUEST_KEYS = ("hardware", "model", "chips", "tp", "pp", "ep", "dp", "batch", "prompt_tokens",
                 "output_tokens", "prefill_chunk_tokens", "weight_dtype", "kv_dtype", "sram_mb",
-                "utilization", "chip", "system", "calibrated")
+                "utilization", "chip", "system", "calibrated", "expert_dtype", "workload")
 _INT_KEYS = ("chips", "tp", "pp", "ep", "dp", "prompt_tokens", "output_tokens", "prefill_chunk_tokens")
 DEFAULT_SCENARIO = {"prompt_tokens": 2048, "output_tokens": 256, "prefill_chunk_tokens": 512}
 
@@ -100,17 +100,42 @@ def build_design(request: dict, catalog: Catalog | None = None) -> Design:
         raise ConfigError(f"{chip.memory_kind}_bytes of {chip.name} must be > 0 (it holds weights and KV cache)")
 
     act = "bf16" if float(chip.bf16_flops_per_s) > 0 else "fp16"
+    wdefault, edt = act, ""
     if "weight_dtype" not in req:
-        chosen["weight_dtype"] = f"{act} (16-bit format the chip supports)"
+        wdefault, edt = _shipped_dtypes(chip, md, act, chosen)
     if "kv_dtype" not in req:
         chosen["kv_dtype"] = f"{act} (16-bit format the chip supports)"
-    wdt = _dtype(chip, "weight_dtype", req.get("weight_dtype", act))
+    wdt = _dtype(chip, "weight_dtype", req.get("weight_dtype", wdefault))
     kdt = _dtype(chip, "kv_dtype", req.get("kv_dtype", act))
-    workload = md.workload(wdt, kdt, act)
+    if "expert_dtype" in req:
+        edt = _dtype(chip, "expert_dtype", req["expert_dtype"])
+    workload = md.workload(wdt, kdt, act, edt)
+    workload = _overrides(workload, req.get("workload", {}), "workload")
+    if float(workload.mtp_acceptance) > 1:
+        raise ConfigError(f"workload.mtp_acceptance = {float(workload.mtp_acceptance):g}; allowed: a probability in [0, 1]")
     scen = {k: float(req.get(k, v)) for k, v in DEFAULT_SCENARIO.items()}
     scenario = Scenario(**scen)
     mapping = _choose_mapping(chip, system, workload, md, scenario, req, chosen)
     return Design(hw, md, chip, system, workload, mapping, scenario, chosen)
+
+
+def _shipped_dtypes(chip: Chip, md: Model, act: str, chosen: dict):
+    """Default weight and expert formats: those the checkpoint ships in (DeepSeek fp8,
+    gpt-oss MXFP4 experts) where the chip runs them, else the 16-bit ``act``; says why."""
+    runs = lambda d: float(chip.flops_per_s(d)) > 0  # noqa: E731
+    wdt = md.weight_dtype if md.weight_dtype and runs(md.weight_dtype) else act
+    if wdt != act:
+        chosen["weight_dtype"] = f"{wdt}: the format {md.name} ships in"
+    elif md.weight_dtype and md.weight_dtype != act:
+        chosen["weight_dtype"] = f"{act}: {md.name} ships in {md.weight_dtype}, which {chip.name} does not compute"
+    else:
+        chosen["weight_dtype"] = f"{act} (16-bit format the chip supports)"
+    edt = md.expert_dtype if md.expert_dtype and runs(md.expert_dtype) else ""
+    if edt:
+        how = ("on its fp4 units" if float(chip.fp4_flops_per_s) > 0
+               else f"dequantised to 16 bits: {chip.name} has no fp4 units")
+        chosen["expert_dtype"] = f"{edt}: {md.name} ships its expert weights in {edt} ({how})"
+    return wdt, edt
 
 
 def _check_tp_pp(md: Model, tp, pp):
@@ -196,7 +221,8 @@ def _choose_mapping(chip, system, w, md, scenario, req, chosen) -> Mapping:
     if ep is None:
         ep = math.gcd(tp, experts) if experts else 1
         if experts:
-            chosen["ep"] = f"{ep}: experts split across the tp chips (gcd of tp and experts)"
+            chosen["ep"] = (f"{ep}: expert parallel over the tensor-parallel chips inside the node "
+                            f"(gcd of tp = {tp} and the {experts} experts)")
     _check_mapping(md, w, tp, pp, ep)
     batch = batch_req
     if batch_req == "max":

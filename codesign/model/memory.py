@@ -4,7 +4,7 @@ import jax.numpy as jnp
 
 from ..specs import Chip, Mapping, Scenario, Workload, dtype_bytes
 from ..specs._pytree import pytree_dataclass
-from ..workload import embedding_params, kv_bytes_per_token, layer_params, total_params
+from ..workload import embedding_params, kv_bytes_per_sequence, layer_weight_bytes, total_weight_bytes
 from .smooth import Fidelity, positive_part, sceil, smin
 
 @pytree_dataclass
@@ -51,8 +51,8 @@ def memory_use(fid: Fidelity, chip: Chip, w: Workload, m: Mapping, sc: Scenario)
     # Embedding + LM head: spread over the stages when cut at op granularity; otherwise the
     # first and the last stage each hold one vocabulary matrix.
     emb_stages = m.pp if chip.pp_split == "op" else smin(fid, m.pp, 2.0)
-    weights = (lps * layer_params(w) + embedding_params(w) / emb_stages) * wb / m.tp
-    kv_per_seq = context_tokens(sc) * kv_bytes_per_token(w) / w.layers * lps / kv_shards(fid, w, m.tp)
+    weights = (lps * layer_weight_bytes(w) + embedding_params(w) * wb / emb_stages) / m.tp
+    kv_per_seq = kv_bytes_per_sequence(w, context_tokens(sc)) / w.layers * lps / kv_shards(fid, w, m.tp)
     kv = m.batch * kv_per_seq
     # Working set of one step: a decode micro-batch or one prefill chunk.
     tokens = jnp.maximum(m.batch / microbatches(fid, m), smin(fid, sc.prompt_tokens, sc.prefill_chunk_tokens))
@@ -61,7 +61,7 @@ def memory_use(fid: Fidelity, chip: Chip, w: Workload, m: Mapping, sc: Scenario)
     total = weights + kv + act
     cap = chip.memory_bytes
     overflow = positive_part(total - cap)
-    replica_bytes = total_params(w) * wb + m.batch * context_tokens(sc) * kv_bytes_per_token(w)
+    replica_bytes = total_weight_bytes(w) + m.batch * kv_bytes_per_sequence(w, context_tokens(sc))
     free = cap - weights - act
     return MemoryUse(
         weight_bytes=weights, kv_bytes=kv, act_bytes=act, total_bytes=total, capacity_bytes=cap,
@@ -69,7 +69,7 @@ def memory_use(fid: Fidelity, chip: Chip, w: Workload, m: Mapping, sc: Scenario)
         # Floor on the usable bytes keeps the value and gradient finite when activations alone
         # overflow a chip (then no chip count fits, and min_chips is huge).
         min_chips=m.dp * sceil(fid, replica_bytes / jnp.maximum(cap - act, 1e-6 * cap)),
-        min_chips_weights=m.dp * sceil(fid, total_params(w) * wb / cap),
+        min_chips_weights=m.dp * sceil(fid, total_weight_bytes(w) / cap),
         max_batch=positive_part(_floor(fid, free / kv_per_seq)),
     )
 

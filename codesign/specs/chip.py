@@ -1,5 +1,6 @@
 """One accelerator chip: compute, memory tiers, links, power, energy, area and cost inputs."""
 from ._pytree import pytree_dataclass, static
+from .dtypes import peak_flops_per_s
 
 MEMORY_KINDS = ("sram", "hbm")
 PP_SPLITS = ("op", "layer")
@@ -75,8 +76,10 @@ class Chip:
         return self.clock_hz / self.reference_clock_hz
 
     def flops_per_s(self, dtype: str):
-        """Dense peak throughput for operands of ``dtype`` (FLOP/s); proportional to clock."""
-        return getattr(self, f"{dtype}_flops_per_s") * self.clock_ratio
+        """Dense peak throughput for operands of ``dtype`` (FLOP/s); proportional to clock.
+        Block-scaled 4-bit formats run at the fp4 rate, or dequantised at the 16-bit rate
+        on chips without FP4 units (:func:`codesign.specs.dtypes.peak_flops_per_s`)."""
+        return peak_flops_per_s(self, dtype) * self.clock_ratio
 
     @property
     def voltage_energy_factor(self):
