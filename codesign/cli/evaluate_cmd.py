@@ -4,6 +4,7 @@ import math
 
 from ..workflows import evaluate_request, null_reasons
 from ._common import fmt, print_json
+from .evaluate_pools import print_pools_table
 
 _SHOWN = 12  # sensitivities per metric in the table
 _INT_FLAGS = ("chips", "tp", "pp", "ep", "dp", "prompt_tokens", "output_tokens", "prefill_chunk_tokens")
@@ -46,6 +47,8 @@ def run(args):
     out = evaluate_request(request_from_args(args), sensitivities=args.sensitivities)
     if args.json:
         print_json(out, null_reasons(out))
+    elif out.get("kind") == "disaggregated":
+        print_pools_table(out)
     else:
         print_table(out)
     return 0

@@ -11,6 +11,7 @@ No argparse and no printing here: arguments are named like the config keys, erro
 callback receiving :class:`codesign.progress.Progress`. Files are written only where an
 output path is given.
 """
+from .disaggregated import evaluate_disaggregated_request, is_disaggregated
 from .calibrate import Calibration, check_fit_arguments, loss_checkpoints, prediction_rows, run_calibrate
 from .devices import configure_jax, default_cache_dir
 from .evaluate import evaluate_request, hardware_rows, model_rows, null_reasons, parse_batch, presets, result_dict
@@ -22,6 +23,7 @@ from .sweep import SweepReport, check_shard, merge_sweeps, run_sweep, sweep_repo
 from .validate import Validation, run_validate, validation_report
 
 __all__ = [
+    "evaluate_disaggregated_request", "is_disaggregated",
     "Calibration", "EXTRA_KEYS", "ParetoRun", "SEARCH_KEYS", "SweepReport", "Validation", "check_fit_arguments",
     "check_shard", "configure_jax", "default_cache_dir", "evaluate_references", "evaluate_request", "front_rows",
     "hardware_rows", "loss_checkpoints", "merge_sweeps", "model_rows", "null_reasons", "objective_unit", "objective_value",

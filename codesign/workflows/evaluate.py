@@ -8,6 +8,7 @@ from ..model.cost import MIN_COST_YIELD
 from ..specs import DTYPES
 from ..workload import kv_bytes_per_token, total_params
 from ._config import resolve
+from .disaggregated import evaluate_disaggregated_request, is_disaggregated
 
 _INTEGER_METRICS = ("chips", "nodes", "tp", "pp", "ep", "dp", "batch", "min_chips", "min_chips_weights", "max_batch")
 
@@ -75,6 +76,10 @@ def evaluate_request(request, sensitivities: bool = False) -> dict:
     the path of a YAML file of them) and evaluate it exactly; with ``sensitivities``, add
     d ln(metric) / d ln(parameter) for every hardware parameter."""
     request, _ = resolve(request)
+    if is_disaggregated(request):  # prefill + decode pools of different chips (issue 10 item 4)
+        if sensitivities:
+            raise ConfigError("sensitivities = true with pools: (a two-pool config); allowed: a single-pool config")
+        return evaluate_disaggregated_request(request, bool(request.get("calibrated")))
     request = dict(request)
     if isinstance(request.get("batch"), str):
         request["batch"] = parse_batch(request["batch"])
