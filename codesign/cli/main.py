@@ -11,10 +11,10 @@ import sys
 import threading
 
 from ..errors import ConfigError
-from . import calibrate_cmd, evaluate_cmd, optimize_cmd, pareto_cmd, presets_cmd, sweep_cmd, validate_cmd
+from . import calibrate_cmd, evaluate_cmd, optimize_cmd, pareto_cmd, presets_cmd, serve_cmd, sweep_cmd, validate_cmd
 from ._common import Parser
 
-COMMANDS = (presets_cmd, evaluate_cmd, sweep_cmd, validate_cmd, calibrate_cmd, optimize_cmd, pareto_cmd)
+COMMANDS = (presets_cmd, evaluate_cmd, sweep_cmd, validate_cmd, calibrate_cmd, optimize_cmd, pareto_cmd, serve_cmd)
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 

@@ -7,7 +7,8 @@
     #                     link: {bw_bytes_per_s: 50.0e+9, latency_s: 5.0e-6}
     arrivals: {kind: poisson, rate_per_s: 60}      # gamma: + cv;  or {trace: path.csv[, rate_per_s]}
     lengths: {prompt: {kind: fixed, mean: 512}, output: {kind: lognormal, mean: 290, cv: 0.5}}
-    n_requests: 2000
+    n_requests: 2000          # requests simulated; or duration_s: 120 (every arrival of 120 s,
+                              # sized from the rate), as MLPerf's min_duration
     seed: 0
     policy: {kind: chunked, max_slots: 256, token_budget: 2048, page_tokens: 16, preempt: recompute}  # or none
     slo: {mlperf: llama2-70b-server}                # or {ttft_s: 2.0, tpot_s: 0.2, percentile: 99}
@@ -48,7 +49,7 @@ ARRIVALS = ("poisson", "gamma")
 LENGTH_KINDS = ("fixed", "uniform", "lognormal")
 POLICIES = ("fcfs", "chunked")
 ROUTERS = ("round_robin", "least_outstanding")
-TOP_KEYS = ("design", "pools", "link", "arrivals", "lengths", "n_requests", "seed", "policy", "slo",
+TOP_KEYS = ("design", "pools", "link", "arrivals", "lengths", "n_requests", "duration_s", "seed", "policy", "slo",
             "replicas", "router", "max_rate", "curve", "title")
 TRACE_COLUMNS = ("arrival_s", "prompt_tokens", "output_tokens")
 PERCENTILE = Range(0.0, 100.0, lo_open=True)
@@ -113,13 +114,14 @@ class ServeConfig:
     prompt: LengthSpec | None
     output: LengthSpec | None
     n_requests: int
+    duration_s: float | None  # arrivals after this are not simulated (None: all n_requests)
     seed: int
     policy: dict  # kind, max_slots, token_budget, page_tokens, preempt (recompute|none), max_requests
     slo: SLOSpec
     replicas: int
     router: str
     max_rate: dict  # lo_per_s, hi_per_s, points
-    curve: dict  # concurrencies
+    curve: dict  # points (rates of the sweep)
     title: str
 
     @property
@@ -272,11 +274,11 @@ def _slo(block) -> SLOSpec:
 
 
 def _policy(block, n_requests: int) -> dict:
-    check_keys("policy", block, [], list(POLICY_DEFAULTS) + ["max_requests"])
+    check_keys("policy", block, [], list(POLICY_DEFAULTS) + ["max_requests", "prefill_max_slots"])
     out = dict(POLICY_DEFAULTS)
     if "kind" in block:
         out["kind"] = check_choice("policy", "kind", block["kind"], POLICIES)
-    for key in ("max_slots", "token_budget", "page_tokens"):
+    for key in ("max_slots", "token_budget", "page_tokens", "prefill_max_slots"):
         if key in block:
             out[key] = _int("policy", key, block[key])
     if "preempt" in block:  # true / false: recompute / none
@@ -305,24 +307,6 @@ def parse_serve_config(cfg: dict, base_dir: str | None = None, overrides: dict |
         raise ConfigError(f"serve config: expected a mapping at the top level, got {type(cfg).__name__}")
     check_keys("serve config", cfg, [], TOP_KEYS)
     ov = {k: v for k, v in (overrides or {}).items() if v is not None}
-    # Designs.
-    if ("design" in cfg) == ("pools" in cfg):
-        raise ConfigError("serve config: give exactly one of `design:` (one pool) or `pools: {prefill, decode}` "
-                          "(disaggregated)")
-    design = prefill = decode = None
-    link_bw = link_lat = 0.0
-    if "design" in cfg:
-        design = _design("design", cfg["design"])
-        if "link" in cfg:
-            raise ConfigError("link: only with `pools:` (the KV link between prefill and decode pools)")
-    else:
-        pools = _block(cfg, "pools")
-        check_keys("pools", pools, ["prefill", "decode"])
-        prefill, decode = _design("pools.prefill", pools["prefill"]), _design("pools.decode", pools["decode"])
-        link = _block(cfg, "link")
-        check_keys("link", link, ["bw_bytes_per_s", "latency_s"])
-        link_bw = _num("link", "bw_bytes_per_s", link["bw_bytes_per_s"], POSITIVE)
-        link_lat = _num("link", "latency_s", link["latency_s"], Range())
     # Arrivals and lengths.
     arr = _block(cfg, "arrivals")
     trace = None
@@ -358,8 +342,32 @@ def parse_serve_config(cfg: dict, base_dir: str | None = None, overrides: dict |
     if trace is not None and n > len(trace.arrival_s):
         raise ConfigError(f"n_requests = {n} exceeds the {len(trace.arrival_s)} requests of trace {trace.path!r}")
     seed = _int("serve config", "seed", ov.get("seed", cfg.get("seed", 0)), SEED)
+    duration = _num("serve config", "duration_s", cfg["duration_s"], POSITIVE) if "duration_s" in cfg else None
+    if duration is not None and trace is None and ("n_requests" in cfg or "n_requests" in ov):
+        raise ConfigError("n_requests and duration_s: a run of duration_s seconds sizes its own request count "
+                          "(rate x duration); give one of them")
     policy = _policy(_block(cfg, "policy"), n)
     slo = _slo(_block(cfg, "slo"))
+    # Designs.
+    if ("design" in cfg) == ("pools" in cfg):
+        raise ConfigError("serve config: give exactly one of `design:` (one pool) or `pools: {prefill, decode}` "
+                          "(disaggregated)")
+    design = prefill = decode = None
+    link_bw = link_lat = 0.0
+    if "design" in cfg:
+        design = _design("design", cfg["design"])
+        if "link" in cfg:
+            raise ConfigError("link: only with `pools:` (the KV link between prefill and decode pools)")
+    else:
+        pools = _block(cfg, "pools")
+        check_keys("pools", pools, ["prefill", "decode"])
+        prefill, decode = _design("pools.prefill", pools["prefill"]), _design("pools.decode", pools["decode"])
+        link = _block(cfg, "link")
+        check_keys("link", link, ["bw_bytes_per_s", "latency_s"])
+        link_bw = _num("link", "bw_bytes_per_s", link["bw_bytes_per_s"], POSITIVE)
+        link_lat = _num("link", "latency_s", link["latency_s"], Range())
+    if "prefill_max_slots" in policy and design is not None:
+        raise ConfigError("policy: prefill_max_slots is for `pools:` (the prefill pool's batch slots); remove it")
     # Fleet.
     router = check_choice("serve config", "router", cfg.get("router", "round_robin"), ROUTERS)
     if design is not None:
@@ -379,15 +387,12 @@ def parse_serve_config(cfg: dict, base_dir: str | None = None, overrides: dict |
     if max_rate["lo_per_s"] and max_rate["hi_per_s"] and max_rate["hi_per_s"] <= max_rate["lo_per_s"]:
         raise ConfigError(f"max_rate: hi_per_s = {mr['hi_per_s']!r} must exceed lo_per_s = {mr['lo_per_s']!r}")
     cb = _block(cfg, "curve")
-    check_keys("curve", cb, [], ["concurrencies"])
-    conc = cb.get("concurrencies", [1, 2, 4, 8, 16, 32, 64, 128, 256])
-    if not isinstance(conc, list) or not conc:
-        raise ConfigError(f"curve: concurrencies = {conc!r}; allowed: a list of integers >= 1")
-    curve = {"concurrencies": [_int("curve", f"concurrencies[{i}]", c) for i, c in enumerate(conc)]}
+    check_keys("curve", cb, [], ["points"])
+    curve = {"points": _int("curve", "points", cb.get("points", 12), Range(2, 4096))}
     title = cfg.get("title", "")
     if not isinstance(title, str):
         raise ConfigError(f"title = {title!r}; allowed: text")
-    return ServeConfig(design, prefill, decode, link_bw, link_lat, kind, rate, cv, trace, prompt, output, n, seed,
+    return ServeConfig(design, prefill, decode, link_bw, link_lat, kind, rate, cv, trace, prompt, output, n, duration, seed,
                        policy, slo, replicas, router, max_rate, curve, title)
 
 

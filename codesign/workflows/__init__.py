@@ -18,13 +18,14 @@ from .evaluate import evaluate_request, hardware_rows, model_rows, null_reasons,
 from .optimize import objective_unit, run_optimize
 from .pareto import ParetoRun, front_rows, run_pareto, search_front, write_table
 from .references import evaluate_references
+from .serve import build_setup, curve, max_rate, run_serve
 from .settings import EXTRA_KEYS, SEARCH_KEYS, objective_value, parse_experiment_problem, search_settings
 from .sweep import SweepReport, check_shard, merge_sweeps, run_sweep, sweep_report
 from .validate import Validation, run_validate, validation_report
 
 __all__ = [
     "evaluate_disaggregated_request", "is_disaggregated",
-    "Calibration", "EXTRA_KEYS", "ParetoRun", "SEARCH_KEYS", "SweepReport", "Validation", "check_fit_arguments",
+    "Calibration", "EXTRA_KEYS", "build_setup", "curve", "max_rate", "run_serve", "ParetoRun", "SEARCH_KEYS", "SweepReport", "Validation", "check_fit_arguments",
     "check_shard", "configure_jax", "default_cache_dir", "evaluate_references", "evaluate_request", "front_rows",
     "hardware_rows", "loss_checkpoints", "merge_sweeps", "model_rows", "null_reasons", "objective_unit", "objective_value",
     "parse_batch", "parse_experiment_problem", "prediction_rows", "presets", "result_dict", "run_calibrate",
