@@ -28,6 +28,7 @@ REQUEST_KEYS = ("hardware", "model", "chips", "tp", "pp", "ep", "dp", "batch", "
                 "utilization", "chip", "system", "calibrated", "expert_dtype", "workload")
 _INT_KEYS = ("chips", "tp", "pp", "ep", "dp", "prompt_tokens", "output_tokens", "prefill_chunk_tokens")
 DEFAULT_SCENARIO = {"prompt_tokens": 2048, "output_tokens": 256, "prefill_chunk_tokens": 512}
+_CANDIDATES = 1024  # mappings the fewest-chips search evaluates at once (padded up to it)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,19 +205,31 @@ def _choose_mapping(chip, system, w, md, scenario, req, chosen) -> Mapping:
         # Fewest chips that fit: grow tp inside a node first, then pipeline stages.
         options = [(t, p) for t in ([tp] if tp else node_tps) for p in ([pp] if pp else range(1, layers + 1))]
         options.sort(key=lambda tpp: (tpp[0] * tpp[1], -tpp[0]))
-        t_arr = np.array([o[0] for o in options], float)
-        p_arr = np.array([o[1] for o in options], float)
+        # Padded (repeating the last option) to a fixed bucket of candidates, so that the
+        # eager memory evaluation reuses the ops JAX compiled for the last design's shape.
+        padded = options + options[-1:] * (max(_CANDIDATES, 1 << (len(options) - 1).bit_length()) - len(options))
+        t_arr = np.array([o[0] for o in padded], float)
+        p_arr = np.array([o[1] for o in padded], float)
         e_arr = np.array([ep or (math.gcd(int(t), experts) if experts else 1) for t in t_arr], float)
         # One vectorised memory evaluation over all candidates (the model is elementwise).
-        fits = np.asarray(memory_use(EXACT, chip, w, mapping(t_arr, p_arr, e_arr), scenario).fits) > 0
+        fits = np.asarray(memory_use(EXACT, chip, w, mapping(t_arr, p_arr, e_arr), scenario).fits)[:len(options)] > 0
         if not fits.any():
             raise ConfigError(f"{md.name} does not fit on {chip.name} with pp <= {layers} stages and "
                               f"tp <= {max(node_tps)} per node at batch {fit_batch}; raise tp or dp, or lower the batch")
         t, p = options[int(np.argmax(fits))]
+        inside = "fewest chips that fit, tensor parallel inside a node"
+        if tp is None and p > 1 and t * p <= cpn:
+            # It fits inside one node (an NVLink/NVSwitch, Infinity Fabric, ICI or C2C domain, 72
+            # GPUs on an NVL72): serve it tensor parallel across the node, experts split over the
+            # same chips, rather than as pipeline stages inside it: the smallest such tp that fits.
+            one_stage = [o for o, f in zip(options, fits) if f and o[1] == 1 and o[0] >= t * p]
+            if one_stage:
+                t, p = min(one_stage)
+                inside = f"smallest tp that fits in one stage inside a node ({cpn} chips): tensor parallel, not pipelined"
         if tp is None:
-            chosen["tp"] = f"{t}: fewest chips that fit, tensor parallel inside a node"
+            chosen["tp"] = f"{t}: {inside}"
         if pp is None:
-            chosen["pp"] = f"{p}: fewest chips that fit"
+            chosen["pp"] = f"{p}: fewest chips that fit" if p > 1 or "pipelined" not in inside else "1: one stage inside a node"
         tp, pp = t, p
     if ep is None:
         ep = math.gcd(tp, experts) if experts else 1

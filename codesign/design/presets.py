@@ -21,7 +21,7 @@ class Hardware:
     family: str  # calibration family: presets of one family share fitted parameters
     vendor: str = ""  # who sells it (grouping in `codesign presets`); "" when not stated
     generation: str = ""  # architecture generation, e.g. "Blackwell Ultra"; "" when not stated
-    year: float = 0.0  # year the generation shipped (orders generations); 0 when not stated
+    year: float = 0.0  # year the generation first shipped (orders generations); 0 when not stated
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,8 +5,8 @@ from ..config import build_design, hardware_names, load_hardware, load_model, mo
 from ..errors import ConfigError
 from ..model import evaluate_jit
 from ..model.cost import MIN_COST_YIELD
-from ..specs import DTYPES
-from ..workload import kv_bytes_per_token, total_params
+from ..specs import Chip, numeric_fields
+from ..workload import active_params, kv_bytes_per_token, total_params
 from ._config import resolve
 from .disaggregated import evaluate_disaggregated_request, is_disaggregated
 
@@ -91,35 +91,78 @@ def evaluate_request(request, sensitivities: bool = False) -> dict:
     return out
 
 
+#: Operand formats with a peak-rate field on the chip (``<format>_flops_per_s``); the block-scaled
+#: storage formats (mxfp4, nvfp4) run at one of these and are not listed separately.
+_RATE_FORMATS = tuple(f[:-len("_flops_per_s")] for f in numeric_fields(Chip) if f.endswith("_flops_per_s"))
+
+
 def hardware_rows() -> list[dict]:
-    """Every hardware preset's key numbers (SI units)."""
+    """Every hardware preset's key numbers (SI units), its vendor, generation and the year
+    the generation shipped, and the NVLink/ICI/C2C domain a tensor- or expert-parallel group
+    can use (``chips_per_node`` chips on ``intra_topology``); sorted by vendor, year,
+    generation and name."""
     rows = []
     for name in hardware_names():
         hw = load_hardware(name)
         c, s = hw.chip, hw.system
         rows.append({
-            "name": name, "summary": hw.summary, "memory_kind": c.memory_kind,
+            "name": name, "summary": hw.summary, "vendor": hw.vendor, "generation": hw.generation,
+            "year": int(hw.year), "family": hw.family, "memory_kind": c.memory_kind,
             "memory_bytes": float(c.memory_bytes), "memory_bw_bytes_per_s": float(c.memory_bw_bytes_per_s),
-            "peak_flops_per_s": {d: float(c.flops_per_s(d)) for d in DTYPES if float(c.flops_per_s(d)) > 0},
+            "peak_flops_per_s": {d: float(c.flops_per_s(d)) for d in _RATE_FORMATS if float(c.flops_per_s(d)) > 0},
             "tdp_w": float(c.tdp_w), "market_price_usd": float(c.market_price_usd),
-            "chips_per_node": float(s.chips_per_node),
+            "chips_per_node": float(s.chips_per_node), "intra_topology": s.intra_topology,
+            "link_bw_bytes_per_s": float(c.link_bw_bytes_per_s),
         })
-    return rows
+    return sorted(rows, key=lambda r: (r["vendor"].lower(), r["year"], r["generation"], r["name"]))
+
+
+def hardware_groups(rows: list[dict]) -> list[dict]:
+    """``rows`` (as :func:`hardware_rows` sorts them) grouped by vendor, then generation:
+    [{vendor, generations: [{generation, year, presets: [names]}]}]."""
+    groups = []
+    for r in rows:
+        if not groups or groups[-1]["vendor"] != r["vendor"]:
+            groups.append({"vendor": r["vendor"], "generations": []})
+        gens = groups[-1]["generations"]
+        if not gens or gens[-1]["generation"] != r["generation"]:
+            gens.append({"generation": r["generation"], "year": r["year"], "presets": []})
+        gens[-1]["presets"].append(r["name"])
+    return groups
+
+
+def _model_features(md, w) -> dict:
+    """Architecture features of a model preset: attention kind (gqa/mla), experts (total,
+    active per token, shared, leading dense layers), sliding-window layers, MLA latent, MTP
+    modules, the formats the checkpoint ships in ("" = 16-bit) and ``features`` as short text
+    (:meth:`codesign.design.Model.features`)."""
+    get = lambda k: float(getattr(w, k, 0.0))  # noqa: E731
+    return {"attention": md.attention,
+            "n_experts": get("n_experts"), "experts_per_token": get("experts_per_token"),
+            "n_shared_experts": get("n_shared_experts"), "dense_layers": get("dense_layers"),
+            "sliding_window": get("sliding_window"), "sliding_layers": get("sliding_layers"),
+            "kv_lora_rank": get("kv_lora_rank"), "mtp_modules": get("mtp_modules"),
+            "weight_dtype": md.weight_dtype, "expert_dtype": md.expert_dtype, "features": md.features()}
 
 
 def model_rows() -> list[dict]:
-    """Every model preset's key numbers (SI units)."""
+    """Every model preset's key numbers (SI units) and architecture features: total and
+    active parameters (computed, and as published), attention kind, experts, sliding window,
+    shipped formats."""
     rows = []
     for name in model_names():
         md = load_model(name)
         w = md.workload()
         rows.append({"name": name, "summary": md.summary, "params": float(total_params(w)),
-                     "published_params": md.published_params, "layers": md.dims["layers"],
-                     "d_model": md.dims["d_model"], "n_experts": md.dims["n_experts"],
+                     "active_params": float(active_params(w)), "published_params": md.published_params,
+                     "published_active_params": float(md.published_active_params),
+                     "layers": md.dims["layers"], "d_model": md.dims["d_model"], **_model_features(md, w),
                      "kv_bytes_per_token_fp16": float(kv_bytes_per_token(w))})
     return rows
 
 
 def presets() -> dict:
-    """{hardware: hardware_rows(), models: model_rows()}: what ``codesign presets --json`` prints."""
-    return {"hardware": hardware_rows(), "models": model_rows()}
+    """What ``codesign presets --json`` prints: {hardware: :func:`hardware_rows`,
+    hardware_groups: :func:`hardware_groups` of them, models: :func:`model_rows`}."""
+    hw = hardware_rows()
+    return {"hardware": hw, "hardware_groups": hardware_groups(hw), "models": model_rows()}
