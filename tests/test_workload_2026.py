@@ -168,9 +168,13 @@ def test_shipped_formats_are_the_defaults_and_a_given_dtype_wins():
     assert given.workload.weight_dtype == "bf16" and "weight_dtype" not in given.chosen
     one = build_design({"hardware": "h100-sxm", "model": "deepseek-v3", "tp": 1, "pp": 1})
     assert float(memory_use(EXACT, one.chip, one.workload, one.mapping, one.scenario).fits) == 0.0
-    with pytest.raises(cd.ConfigError, match="mtp_acceptance"):
-        build_design({"hardware": "h200-sxm", "model": "deepseek-r1", "tp": 8, "pp": 1,
-                      "workload": {"mtp_acceptance": 1.5}})
+    for bad, match in (({"mtp_acceptance": 1.5}, "probability"), ({"layers": 0}, "layers = 0"),
+                       ({"sliding_layers": 62}, "0..61")):
+        with pytest.raises(cd.ConfigError, match=match):
+            build_design({"hardware": "h200-sxm", "model": "deepseek-r1", "tp": 8, "pp": 1, "workload": bad})
+    mtp = build_design({"hardware": "h200-sxm", "model": "deepseek-r1", "tp": 8, "pp": 1,
+                        "workload": {"mtp_draft_tokens": 1}})
+    assert float(decode_tokens_per_step(mtp.workload)) == pytest.approx(1.85)  # preset acceptance 0.85
 
 
 # Published batch-1 decode speeds (docs/models_2026.md): DeepSeek-R1 on 8 x H200 fp8 ~33

@@ -112,12 +112,24 @@ def build_design(request: dict, catalog: Catalog | None = None) -> Design:
         edt = _dtype(chip, "expert_dtype", req["expert_dtype"])
     workload = md.workload(wdt, kdt, act, edt)
     workload = _overrides(workload, req.get("workload", {}), "workload")
-    if float(workload.mtp_acceptance) > 1:
-        raise ConfigError(f"workload.mtp_acceptance = {float(workload.mtp_acceptance):g}; allowed: a probability in [0, 1]")
+    _check_workload(workload)
     scen = {k: float(req.get(k, v)) for k, v in DEFAULT_SCENARIO.items()}
     scenario = Scenario(**scen)
     mapping = _choose_mapping(chip, system, workload, md, scenario, req, chosen)
     return Design(hw, md, chip, system, workload, mapping, scenario, chosen)
+
+
+def _check_workload(w: Workload):
+    """A workload override the formulas cannot take: zero sizes, more special layers than
+    layers, a probability past 1."""
+    for k in ("layers", "d_model", "n_heads", "head_dim", "vocab"):
+        if float(getattr(w, k)) <= 0:
+            raise ConfigError(f"workload.{k} = {float(getattr(w, k)):g}; allowed: > 0")
+    for k in ("dense_layers", "sliding_layers"):
+        if float(getattr(w, k)) > float(w.layers):
+            raise ConfigError(f"workload.{k} = {float(getattr(w, k)):g}; allowed: 0..{float(w.layers):g} (the layers)")
+    if float(w.mtp_acceptance) > 1:
+        raise ConfigError(f"workload.mtp_acceptance = {float(w.mtp_acceptance):g}; allowed: a probability in [0, 1]")
 
 
 def _shipped_dtypes(chip: Chip, md: Model, act: str, chosen: dict):
