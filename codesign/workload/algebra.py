@@ -213,8 +213,9 @@ def decode_tokens_per_step(w: Workload):
     a, d = w.mtp_acceptance, w.mtp_draft_tokens
     near_one = jnp.abs(1.0 - a) < 1e-3  # there: the first-order expansion about a = 1
     safe = jnp.where(near_one, 0.5, a)
-    return jnp.where(near_one, 1.0 + d + (a - 1.0) * d * (d + 1.0) / 2.0,
-                     (1.0 - safe ** (d + 1.0)) / (1.0 - safe))
+    series = jnp.where(near_one, 1.0 + d + (a - 1.0) * d * (d + 1.0) / 2.0,
+                       (1.0 - safe ** (d + 1.0)) / (1.0 - safe))
+    return jnp.where(d > 0, series, 1.0)  # exactly 1 with MTP off
 
 
 # ---------------------------------------------------------------- one step of work
