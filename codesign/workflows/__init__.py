@@ -25,7 +25,8 @@ from .validate import Validation, run_validate, validation_report
 
 __all__ = [
     "evaluate_disaggregated_request", "is_disaggregated",
-    "Calibration", "EXTRA_KEYS", "build_setup", "curve", "max_rate", "run_serve", "ParetoRun", "SEARCH_KEYS", "SweepReport", "Validation", "check_fit_arguments",
+    "Calibration", "EXTRA_KEYS", "ParetoRun", "SEARCH_KEYS", "SweepReport", "Validation", "build_setup",
+    "check_fit_arguments", "curve", "max_rate", "run_serve",
     "check_shard", "configure_jax", "default_cache_dir", "evaluate_references", "evaluate_request", "front_rows",
     "hardware_rows", "loss_checkpoints", "merge_sweeps", "model_rows", "null_reasons", "objective_unit", "objective_value",
     "parse_batch", "parse_experiment_problem", "prediction_rows", "presets", "result_dict", "run_calibrate",

@@ -111,17 +111,52 @@ def requests_at(setup: Setup, rate_per_s, key=None) -> sv.Requests:
 
 def sized_for(setup: Setup, hi_per_s: float) -> Setup:
     """With ``duration_s``: a setup whose request shape holds every arrival of the run up to
-    fleet rate ``hi_per_s`` (mean + 6 sigma of the Poisson count, + 16); else ``setup``."""
+    fleet rate ``hi_per_s`` (mean + 6 sigma of the Poisson count, + 16), rounded up to a power
+    of two so that nearby rates and other designs share one compiled program (padding
+    requests are never admitted and cost almost nothing); else ``setup``."""
     cfg = setup.cfg
     if cfg.duration_s is None or cfg.trace is not None:
         return setup
     mean = hi_per_s / setup.scale * cfg.duration_s
-    n = int(math.ceil(mean + 6.0 * math.sqrt(mean) + 16))
+    n = 2 ** int(math.ceil(math.log2(mean + 6.0 * math.sqrt(mean) + 16)))
     if n == setup.n_sim:
         return setup
     s = dataclasses.replace(setup, n_sim=n)
     req = requests_at(s, hi_per_s)
-    return dataclasses.replace(s, max_iterations=max(sv.iteration_bound(req, p) for p in s.policies))
+    every = sv.Requests(req.arrival_s, req.prompt_tokens, req.output_tokens, jnp.ones_like(req.valid))
+    return dataclasses.replace(s, max_iterations=max(sv.iteration_bound(every, p) for p in s.policies))
+
+
+def _anonymous(pool):
+    """``pool`` with its spec names cleared: names never enter the arithmetic, and a static
+    name would compile one program per preset."""
+    return dataclasses.replace(pool, chip=dataclasses.replace(pool.chip, name="pool"),
+                               system=dataclasses.replace(pool.system, name="pool"),
+                               workload=dataclasses.replace(pool.workload, name="pool"))
+
+
+#: Compiled vmapped grids, keyed by everything static of a setup (pools are arguments).
+_COMPILED = {}
+
+
+def _static_key(setup: Setup):
+    c = setup.cfg
+    return (setup.policies, setup.slo, setup.reduced, setup.n_sim, setup.max_iterations, c.arrival, c.cv, c.prompt,
+            c.output, c.seed, c.duration_s, c.replicas, c.router, c.disaggregated, c.link_bw_bytes_per_s,
+            c.link_latency_s, id(c.trace) if c.trace is not None else None, c.n_requests, c.policy["max_requests"])
+
+
+def grid_fn(setup: Setup):
+    """``(rates [k], pools) -> ServingMetrics [k]``: one compiled, vmapped simulation per
+    static configuration, shared by every design (pools) with that configuration."""
+    key = _static_key(setup)
+    if key not in _COMPILED:
+        def grid(rates, pools, setup=setup):
+            s = dataclasses.replace(setup, pools=pools)
+            return jax.vmap(lambda r: _metric_fn(s, False)(r)[0])(rates)
+
+        _COMPILED[key] = jax.jit(grid)
+    return _COMPILED[key]
 
 
 def _simulate(setup: Setup, req, record: bool):
@@ -291,7 +326,7 @@ def _iterations(tr) -> dict:
     return {k: v[keep].tolist() for k, v in a.items()}
 
 
-def _capacity_rate(setup: Setup) -> float:
+def capacity_rate(setup: Setup) -> float:
     """Steady-state request rate at the largest batch that fits (the closed-form model of
     :func:`codesign.model.serving.offline` at the mean lengths): the max-rate grid's centre."""
     cfg = setup.cfg
@@ -315,22 +350,20 @@ def _mean_lengths(setup: Setup) -> tuple[float, float]:
     return float(cfg.prompt.mean), float(cfg.output.mean)
 
 
-class _Evaluator:
-    """One compiled vmapped call over a fixed number of rates (one compile per request
-    shape, :func:`sized_for` the highest rate); counts calls for progress."""
+class RateGrid:
+    """``rates (points,) -> [fleet metrics row]``: one vectorized call of :func:`grid_fn`
+    per list of rates, with the request shape :func:`sized_for` the highest rate seen (it
+    only grows, so refining never recompiles); counts calls for ``progress``."""
 
     def __init__(self, setup: Setup, points: int, progress, total_calls: int, task: str):
         self.setup, self.points, self.progress, self.total, self.task = setup, points, progress, total_calls, task
-        self.fns = {}
         self.calls, self.t0 = 0, time.perf_counter()
 
     def __call__(self, rates) -> list[dict]:
         rates = np.asarray(rates, float)
         self.hi = max(getattr(self, "hi", 0.0), float(rates.max()))  # the shape only grows: no recompile
         s = sized_for(self.setup, self.hi)
-        if s.n_sim not in self.fns:
-            self.fns[s.n_sim] = jax.jit(jax.vmap(lambda r, s=s: _metric_fn(s, False)(r)[0]))
-        m = self.fns[s.n_sim](jnp.asarray(rates))
+        m = grid_fn(s)(jnp.asarray(rates), tuple(_anonymous(p) for p in s.pools))
         rows = [_fleet(s, {k: float(np.asarray(getattr(m, k))[i]) for k in sv.METRIC_NAMES})
                 for i in range(len(rates))]
         self.n_sim = s.n_sim
@@ -431,12 +464,12 @@ def max_rate(config, points: int | None = None, lo_per_s=None, hi_per_s=None, n_
     points = int(points or block["points"])
     if points < 2:
         raise ConfigError(f"points = {points}; allowed: an integer >= 2")
-    cap = _capacity_rate(setup)
+    cap = capacity_rate(setup)
     lo = float(lo_per_s or block["lo_per_s"] or cap / 8.0)
     hi = float(hi_per_s or block["hi_per_s"] or cap * 1.5)
     if not (lo > 0 and hi > lo):
         raise ConfigError(f"max-rate grid lo_per_s = {lo!r}, hi_per_s = {hi!r}; allowed: 0 < lo < hi")
-    ev = _Evaluator(setup, points, progress, 1 + _REFINE_ROUNDS + 1, "max-rate")
+    ev = RateGrid(setup, points, progress, 1 + _REFINE_ROUNDS + 1, "max-rate")
     slo = cfg.slo
     rate, at, bracket, grid = search_max_rate(ev, lambda row: meets_slo(row, slo.ttft_s, slo.tpot_s), lo, hi, points)
     mean_p, mean_o = _mean_lengths(setup)
@@ -474,10 +507,10 @@ def curve(config, out_dir=None, points: int | None = None, n_requests=None, seed
     """
     t0 = time.perf_counter()
     setup = build_setup(config, {"n_requests": n_requests, "seed": seed})
-    cap = _capacity_rate(setup)
+    cap = capacity_rate(setup)
     points = int(points or setup.cfg.curve["points"])
     rates = np.geomspace(cap / 32.0, cap * 1.25, points)
-    ev = _Evaluator(setup, points, progress, 1, "curve")
+    ev = RateGrid(setup, points, progress, 1, "curve")
     rows = [_curve_row(setup, float(r), m) for r, m in zip(rates, ev(rates))]
     out = {**_describe(setup), "rows": rows, "files": []}
     if out_dir is not None:
@@ -560,6 +593,6 @@ def write_plots(result: dict, out_dir) -> list[str]:
     return files
 
 
-__all__ = ["CURVE_COLUMNS", "Setup", "build_setup", "curve", "max_rate", "meets_slo", "requests_at", "run_serve",
+__all__ = ["CURVE_COLUMNS", "Setup", "RateGrid", "build_setup", "capacity_rate", "curve", "grid_fn", "max_rate", "meets_slo", "requests_at", "run_serve",
            "search_max_rate", "write_curve",
            "write_plots"]
