@@ -11,7 +11,8 @@ def _pool_line(name: str, p: dict) -> list[str]:
              f"{fmt(p['kv_bytes_per_chip'], 'B')}): {fit}",
              f"          capacity {p['requests_per_s_capacity']:.4g} requests/s; busy {p['busy_fraction']:.1%} of the time; "
              f"power {fmt(p['power_w'], 'W')} ({p['power_share']:.1%}); TCO ${p['tco_usd']:,.0f} "
-             f"({p['cost_share']:.1%}; capex {p['capex_share']:.1%})"]
+             f"({p['cost_share']:.1%}; capex {p['capex_share']:.1%}); {fmt(p['chip_power_w'], 'W')} per chip "
+             f"(TDP {fmt(p['tdp_w'], 'W')})"]
     lines += [f"          chosen {k}: {why}" for k, why in p["chosen"].items()]
     if not p["buildable"]:
         lines.append(f"          NOT BUILDABLE: die {p['die_area_mm2']:.4g} mm2 exceeds the reticle ({p['reticle_mm2']:.4g} mm2)")

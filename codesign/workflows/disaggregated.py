@@ -24,7 +24,8 @@ def _pool_dict(design, share: dict) -> dict:
         out[k] = int(round(out[k]))
     out["fits"] = bool(out["fits"] > 0)
     area, reticle = float(die_area_mm2(chip)), float(chip.reticle_mm2)
-    out.update(die_area_mm2=area, reticle_mm2=reticle, buildable=bool(area <= reticle), chosen=design.chosen)
+    out.update(die_area_mm2=area, reticle_mm2=reticle, buildable=bool(area <= reticle), tdp_w=float(chip.tdp_w),
+               chosen=design.chosen)
     return out
 
 
