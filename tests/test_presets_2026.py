@@ -131,6 +131,13 @@ def test_every_new_hardware_and_model_pair_gives_numbers_or_says_why(pairs):
     assert pairs[("groq-lp30", "llama-3.1-405b")][0] == "error"
 
 
+def test_cli_refuses_a_pair_that_does_not_fit_with_the_reason(codesign_cli):
+    p = codesign_cli("evaluate", "--hardware", "groq-lp30", "--model", "llama-3.1-405b")
+    assert p.returncode == 2 and "does not fit on groq-lp30" in p.stderr and "Traceback" not in p.stderr
+    p = codesign_cli("evaluate", "--hardware", "tpu-v7", "--model", "llama-3.1-8b", "--weight-dtype", "int8")
+    assert p.returncode == 2 and "not supported by tpu-v7" in p.stderr and "bf16, fp8" in p.stderr
+
+
 def test_nvl72_keeps_tensor_and_expert_parallel_groups_inside_the_nvlink_domain(pairs):
     rack, split = pairs[("nvl72", "rack")][2], pairs[("nvl72", "split")][2]
     assert (rack["tp"], rack["nodes"], split["nodes"]) == (16, 1, 2)
