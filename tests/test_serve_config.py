@@ -128,3 +128,43 @@ def test_trace_header_and_file_errors(tmp_path):
         read_trace(tmp_path / "absent.csv")
     with pytest.raises(ConfigError, match="not used with arrivals.trace"):
         parse_serve_config(cfg(arrivals={"trace": str(_write(tmp_path, "arrival_s,prompt_tokens,output_tokens\n0,1,1\n"))}))
+
+
+# --- serving search (codesign optimize/pareto of a `serve:` config): parsing and plumbing, no simulation
+from codesign.workflows.serve_search import apply_point, candidates, pareto_front, parse_serve_search  # noqa: E402
+
+SEARCH = {"serve": copy.deepcopy(BASE), "space": {"design.tp": [1, 2, 4], "design.dp": {"from": "design.tp", "chips": 8},
+                                                  "policy.max_slots": [64, 256]},
+          "objective": "goodput_per_musd_capex", "search": {"method": "random", "budget": 3, "seed": 1}}
+
+
+def test_search_candidates_and_points():
+    ss = parse_serve_search(copy.deepcopy(SEARCH))
+    pts = candidates(ss)
+    assert len(pts) == 3 == len(set(pts)) and all(p in [(t, s) for t in (1, 2, 4) for s in (64, 256)] for p in pts)
+    assert pts == candidates(ss)  # seeded
+    c = apply_point(ss, (4, 256))
+    assert (c["design"]["tp"], c["design"]["dp"], c["policy"]["max_slots"]) == (4, 2, 256)
+    assert c["design"]["hardware"] == "h100-sxm" and BASE["design"]["dp"] == 4  # base untouched
+    grid = parse_serve_search({**copy.deepcopy(SEARCH), "search": {"method": "grid"}})
+    assert len(candidates(grid)) == 6
+    assert parse_serve_search(copy.deepcopy(SEARCH)).objectives == ("goodput_per_musd_capex",)
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"objective": "speed"}, ["objective: 'speed'", "goodput_per_musd_capex"]),
+    ({"search": {"method": "gradient"}}, ["search.method = 'gradient'", "random, grid", "step function"]),
+    ({"space": {"model.layers": [1]}}, ["space: 'model.layers'"]),
+    ({"space": {"design.tp": []}}, ["space.design.tp = []"]),
+    ({"space": {"design.dp": {"from": "design.pp", "chips": 8}}}, ["from = 'design.pp'"]),
+])
+def test_search_bad_input(change, words):
+    with pytest.raises(ConfigError) as e:
+        parse_serve_search({**copy.deepcopy(SEARCH), **change})
+    for w in words:
+        assert w in str(e.value), str(e.value)
+
+
+def test_pareto_front_maximises_both():
+    v = np.array([[1, 5], [2, 4], [2, 3], [3, 1], [0.5, 5]])
+    np.testing.assert_array_equal(pareto_front(v), [True, True, False, True, False])

@@ -13,6 +13,8 @@ from ..config import load_experiment
 from ..errors import ConfigError
 from ..search.methods import METHODS
 from ..workflows import objective_unit, parse_experiment_problem, run_optimize
+from ..workflows.serve_search import is_serve_search
+from . import serve_cmd
 from ._common import fmt, print_json
 from ._progress import ProgressPrinter
 
@@ -35,6 +37,8 @@ def add_parser(sub):
 
 def run(args):
     cfg = load_experiment(args.config)
+    if is_serve_search(cfg):  # a `serve:` config: goodput per $ / per kW by simulation (codesign serve)
+        return serve_cmd.run_search(args, cfg, pareto=False)
     progress = None
     if not args.quiet:
         unit = objective_unit(parse_experiment_problem(cfg))

@@ -9,6 +9,8 @@ time). Exit 2 on bad input or when no feasible design is found.
 """
 from ..config import load_experiment
 from ..workflows import run_pareto
+from ..workflows.serve_search import is_serve_search
+from . import serve_cmd
 from ._common import print_json
 from ._progress import ProgressPrinter
 
@@ -28,8 +30,11 @@ def add_parser(sub):
 
 
 def run(args):
+    cfg = load_experiment(args.config)
+    if is_serve_search(cfg):  # a `serve:` config: a front of two serving objectives by simulation
+        return serve_cmd.run_search(args, cfg, pareto=True)
     progress = None if args.quiet else ProgressPrinter("pareto")
-    res = run_pareto(load_experiment(args.config), args.out, args.points, args.budget, args.seed, progress,
+    res = run_pareto(cfg, args.out, args.points, args.budget, args.seed, progress,
                      name=args.config)
     summary, rows, fr = res.summary, res.rows, res.front
     if args.json:

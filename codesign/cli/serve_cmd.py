@@ -126,3 +126,41 @@ def print_curve(r, out_dir):
               f"{row['output_tokens_per_s_per_chip']:<11.4g} {'met' if row['slo_met'] else '-'}")
     for f in r["files"]:
         print(f"  wrote {os.path.relpath(f) if not os.path.isabs(out_dir) else f}")
+
+
+def run_search(args, cfg, pareto: bool) -> int:
+    """``codesign optimize|pareto`` of a serve-search config (:mod:`codesign.workflows.serve_search`)."""
+    from ..config.writing import write_json  # noqa: PLC0415
+    from ..workflows.serve_search import run_serve_search  # noqa: PLC0415
+
+    configure_jax()
+    progress = None if args.json or args.quiet else ProgressPrinter("serve search")
+    out = run_serve_search(cfg, pareto, args.budget, args.seed, progress, name=args.config,
+                           base_dir=os.path.dirname(os.path.abspath(args.config)))
+    if pareto:
+        os.makedirs(args.out, exist_ok=True)
+        out["files"] = [os.path.join(args.out, "serve_front.json")]
+        write_json(out["files"][0], out)
+    if not out["feasible"]:
+        from ..errors import ConfigError  # noqa: PLC0415
+
+        why = out["infeasible"][0]["reason"] if out["infeasible"] else "no candidate"
+        raise ConfigError(f"infeasible: no candidate could be served; first: {why}")
+    if args.json:
+        print_json(out)
+        return 0
+    names = list(out["objectives"])
+    print(f"{out['method']} search (gradient-free: {out['why_gradient_free']}) of {out['config']}: "
+          f"{'; '.join(out['objectives'].values())}")
+    print(f"  {out['evaluations']} candidates, {len(out['infeasible'])} skipped, {out['wall_s']:.1f} s")
+    shown = out["front"] if pareto else out["designs"][: getattr(args, "top", None) or 5]
+    for rank, d in enumerate(shown, 1):
+        vars_ = ", ".join(f"{k}={v}" for k, v in d["variables"].items())
+        vals = ", ".join(f"{n} {d['objectives'][n]:.4g}" for n in names)
+        print(f"  #{rank} {vals}  [{vars_}]  max rate {d['max_rate_per_s']:.4g} req/s, {d['chips']} chips, "
+              f"capex ${d['capex_usd']:,.0f}")
+    for s in out["infeasible"][:5]:
+        print(f"  skipped {s['variables']}: {s['reason']}")
+    for f in out.get("files", []):
+        print(f"  wrote {f}")
+    return 0

@@ -126,6 +126,7 @@ class ServeConfig:
 
     @property
     def disaggregated(self) -> bool:
+        """Whether the system is a prefill pool and a decode pool (``pools:``)."""
         return self.design is None
 
     @property

@@ -12,8 +12,9 @@ def plot_curves(curves, path, title: str = "", slo_tpot_s=None):
     """One line per system: output tokens/s per chip (y) against output tokens/s per user (x).
 
     Args:
-        curves: [(label, per_user (n,), per_chip (n,))]; points with a non-finite or
-            non-positive value are skipped.
+        curves: [(label, per_user (n,), per_chip (n,))], each joined in the order given (by
+            arrival rate: the curve turns back where overload stalls the users); points with
+            a non-finite or non-positive value are skipped.
         path: file or directory (``curve.png``) to write.
         slo_tpot_s: optional TPOT bounds drawn as vertical lines at 1 / TPOT (tokens/s per user),
             a mapping label -> seconds.
@@ -25,8 +26,7 @@ def plot_curves(curves, path, title: str = "", slo_tpot_s=None):
         ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
         if not ok.any():
             continue
-        order = np.argsort(x[ok])
-        ax.plot(x[ok][order], y[ok][order], _MARKERS[k % len(_MARKERS)] + "-", ms=4, lw=1.2, label=label)
+        ax.plot(x[ok], y[ok], _MARKERS[k % len(_MARKERS)] + "-", ms=4, lw=1.2, label=label)
     for label, tpot in (slo_tpot_s or {}).items():
         ax.axvline(1.0 / tpot, color="grey", ls=":", lw=1.0)
         ax.annotate(label, (1.0 / tpot, 1.0), xycoords=("data", "axes fraction"), rotation=90, va="top",

@@ -342,6 +342,25 @@ def capacity_rate(setup: Setup) -> float:
     return r if math.isfinite(r) and r > 0 else 1.0
 
 
+def system_cost(setup: Setup) -> dict:
+    """capex and lifetime TCO (USD) of the whole served system, both pools for a split (the
+    cost model at each design's mapping), with the lifetime (years) and utilization of the
+    (decode) system."""
+    from ..model import evaluate_jit  # noqa: PLC0415
+
+    cfg = setup.cfg
+    designs = (cfg.prefill, cfg.decode) if cfg.disaggregated else (cfg.design,)
+    capex = tco = 0.0
+    for d in designs:
+        m = d.mapping if cfg.disaggregated else spec_replace(d.mapping, dp=jnp.asarray(float(cfg.replicas)))
+        r = evaluate_jit(d.chip, d.system, d.workload, m, d.scenario)
+        capex += float(r.capex_usd)
+        tco += float(r.tco_usd)
+    sysd = designs[-1].system
+    return {"capex_usd": capex, "tco_usd": tco, "lifetime_years": float(sysd.lifetime_years),
+            "utilization": float(sysd.utilization)}
+
+
 def _mean_lengths(setup: Setup) -> tuple[float, float]:
     cfg = setup.cfg
     if cfg.trace is not None:
@@ -594,5 +613,5 @@ def write_plots(result: dict, out_dir) -> list[str]:
 
 
 __all__ = ["CURVE_COLUMNS", "Setup", "RateGrid", "build_setup", "capacity_rate", "curve", "grid_fn", "max_rate", "meets_slo", "requests_at", "run_serve",
-           "search_max_rate", "write_curve",
+           "search_max_rate", "system_cost", "write_curve",
            "write_plots"]
