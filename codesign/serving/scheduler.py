@@ -15,6 +15,7 @@ Semantics are those of :class:`~codesign.serving.policy.Policy`;
 :mod:`codesign.serving.reference` is the same scheduler written as plain Python.
 """
 import math
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -29,9 +30,12 @@ from .step import step_cost
 from .trace import ITL_BINS, Iterations, Trace, itl_bin
 
 EMPTY, PREFILL, DECODE, PREEMPTED = 0, 1, 2, 3
-#: Iterations per inner scan block.
-BLOCK = 64
-_SLOT_FIELDS = ("rank", "phase", "P", "O", "target", "done", "emit", "kv", "pages", "last", "adm", "first", "npre")
+#: Scan steps per while-loop block.
+BLOCK = 32
+#: Most pure-decode iterations one scan step runs at once (see :func:`_decode_run`).
+RUN = 64
+_SLOT_FIELDS = ("rank", "phase", "P", "O", "target", "done", "emit", "kv", "pages", "last", "adm", "first", "npre",
+                "ev_emit", "ev_first")
 
 
 def iteration_bound(requests: Requests, policy: Policy) -> int:
@@ -54,12 +58,10 @@ def _ceil_div(x, d):
     return jnp.ceil(x / d)
 
 
-def _preempt(s, dec, free, page, mode):
+def _preempt(s, dec, free, page, none):
     """Evict the latest-arrived holders of KV until the decoders' new pages fit; returns the
     slots and each decoder's page need."""
-    if mode == "none":
-        return s, jnp.zeros_like(s["pages"])
-    need = jnp.where(dec, jnp.maximum(_ceil_div(s["kv"] + 1.0, page) - s["pages"], 0.0), 0.0)
+    need = jnp.where(dec & ~none, jnp.maximum(_ceil_div(s["kv"] + 1.0, page) - s["pages"], 0.0), 0.0)
     deficit = need.sum() - free
     holder = (s["phase"] == PREFILL) | (s["phase"] == DECODE)
     relief = jnp.where(holder, s["pages"] + need, 0.0)
@@ -77,7 +79,7 @@ def _preempt(s, dec, free, page, mode):
 def _admit(s, c, t, free, budget, policy: Policy):
     """FCFS admission of preempted slots then the next arrivals; returns (slots, pointer,
     fresh-slot mask, prefill chunk per slot for the admitted)."""
-    S, page = policy.max_slots, float(policy.page_tokens)
+    S, page = policy.max_slots, c["page"]
     n_occ = (s["phase"] != EMPTY).sum()
     pre = s["phase"] == PREEMPTED
     p_tok = jnp.where(pre, s["target"], 0.0)
@@ -87,7 +89,7 @@ def _admit(s, c, t, free, budget, policy: Policy):
     w_ok = ptr + jnp.arange(S) < c["M"]
     w_pre = win["pre"] > 0
     w_tok = jnp.where(w_pre, 0.0, win["P"])
-    w_kv = win["P"] + win["O"] - 1.0 if policy.preempt == "none" else win["P"]
+    w_kv = jnp.where(c["none"], win["P"] + win["O"] - 1.0, win["P"])
     w_pages = _ceil_div(w_kv, page)
     real = jnp.concatenate([pre, w_ok])
     tok = jnp.where(real, jnp.concatenate([p_tok, w_tok]), 0.0)
@@ -143,16 +145,20 @@ def _rows(s):
     return jnp.stack([s["adm"], s["first"], jnp.full_like(s["adm"], jnp.inf), s["npre"], s["emit"]], axis=1)
 
 
-def _iteration(carry, c, pool: Pool, policy: Policy):
+def _event(carry, c, policy: Policy):
+    """One full scheduler iteration, up to its duration: admission, preemption, the batch's
+    tokens and every slot's progress. Returns the carry (slots advanced and compacted; the
+    times of this iteration's tokens are filled in by :func:`_finish_event`) and what that
+    needs (the batch's tokens, sequences and mean context for the cost model)."""
     s, t, ptr = carry["s"], carry["t"], carry["ptr"]
-    S, page, B = policy.max_slots, float(policy.page_tokens), float(policy.token_budget)
+    S, page, B = policy.max_slots, c["page"], c["budget"]
     occ = s["phase"] != EMPTY
     head = c["arr"][ptr]
     t = jnp.where(~occ.any() & (ptr < c["M"]), jnp.maximum(t, head), t)
     c = dict(c, ptr=ptr)
     free = lambda s: c["pages"] - s["pages"].sum()
     if policy.kind == "chunked":
-        s, need = _preempt(s, s["phase"] == DECODE, free(s), page, policy.preempt)
+        s, need = _preempt(s, s["phase"] == DECODE, free(s), page, c["none"])
         dec = s["phase"] == DECODE
         pf = s["phase"] == PREFILL
         rem = jnp.where(pf, s["target"] - s["done"], 0.0)
@@ -165,44 +171,148 @@ def _iteration(carry, c, pool: Pool, policy: Policy):
         pf = s["phase"] == PREFILL
         prefill_iter = pf.any()
         chunk = jnp.where(pf, s["target"] - s["done"], 0.0)
-        s, need = _preempt(s, (s["phase"] == DECODE) & ~fresh & ~prefill_iter, free(s), page, policy.preempt)
+        s, need = _preempt(s, (s["phase"] == DECODE) & ~fresh & ~prefill_iter, free(s), page, c["none"])
         dec = (s["phase"] == DECODE) & ~fresh & ~prefill_iter
     tok = chunk + dec
     ctx = jnp.where(dec, s["kv"] + 1.0, s["done"] + 0.5 * chunk)
     active = tok > 0
     n = active.sum().astype(t.dtype)
     cbar = jnp.where(active, ctx, 0.0).sum() / jnp.maximum(n, 1.0)
-    dur, energy = step_cost(pool, tok.sum(), n, cbar)
-    t_end = t + dur
 
     s = dict(s)
     done = s["done"] + chunk
     complete = (chunk > 0) & (done >= s["target"])
     emits = complete | dec
-    gap = t_end - s["last"]
-    itl = emits & (s["emit"] >= 1.0)
+    first_now = emits & (s["emit"] == 0.0)
+    ev = {"T": tok.sum(), "n": n, "cbar": cbar, "t": t, "last": s["last"], "itl": emits & (s["emit"] >= 1.0),
+          "prefill_tokens": chunk.sum(), "decode_tokens": dec.sum().astype(t.dtype)}
     s["done"] = done
-    s["first"] = jnp.where(emits & (s["emit"] == 0.0), t_end, s["first"])
     s["emit"] = s["emit"] + emits
     s["kv"] = jnp.where(complete, s["target"], s["kv"] + dec)
     s["phase"] = jnp.where(complete, DECODE, s["phase"])
-    s["last"] = jnp.where(emits, t_end, s["last"])
     s["pages"] = s["pages"] + need * dec
-    used = s["pages"].sum()
+    ev["used"] = s["pages"].sum()
     finished = emits & (s["emit"] >= s["O"])
-    rows = _rows(s).at[:, 2].set(t_end)
+    ev.update(rows=_rows(s), rows_first=first_now, rows_at=jnp.where(finished, s["rank"], c["N"]))
+    s["phase"] = jnp.where(finished, EMPTY, s["phase"])
+    s["ev_emit"] = emits.astype(t.dtype)
+    s["ev_first"] = first_now.astype(t.dtype)
+    s = _compact(s, c["N"])
+    return dict(carry, s=s, t=t, ptr=ptr), ev
+
+
+def _finish_event(carry, ev, dur, energy):
+    """Stamp the event iteration's tokens and finishes with its end time."""
+    t_end = ev["t"] + dur
+    rows = ev["rows"].at[:, 2].set(t_end)
+    rows = rows.at[:, 1].set(jnp.where(ev["rows_first"], t_end, rows[:, 1]))
+    out = carry["out"].at[ev["rows_at"]].set(rows, mode="drop")
+    s = dict(carry["s"])
+    live = s["phase"] != EMPTY
+    s["last"] = jnp.where(live & (s["ev_emit"] > 0), t_end, s["last"])
+    s["first"] = jnp.where(live & (s["ev_first"] > 0), t_end, s["first"])
+    gap, itl = t_end - ev["last"], ev["itl"]
+    hist = carry["hist"].at[jnp.where(itl, itl_bin(gap), ITL_BINS)].add(1.0, mode="drop")
+    acc = carry["acc"] + jnp.stack([dur, ev["used"] * dur, energy, (dur > 0).astype(dur.dtype),
+                                    jnp.where(itl, gap, 0.0).sum(), itl.sum().astype(dur.dtype)])
+    new = dict(carry, s=s, t=t_end, out=out, hist=hist, acc=acc, peak=jnp.maximum(carry["peak"], ev["used"]))
+    n = ev["n"]
+    rec = Iterations(time_s=t_end, duration_s=dur, batch=n, prefill_tokens=ev["prefill_tokens"],
+                     decode_tokens=ev["decode_tokens"], kv_used_pages=ev["used"], energy_j=energy,
+                     active=(n > 0).astype(dur.dtype), steps=(n > 0).astype(dur.dtype))
+    return new, rec
+
+
+def _run_plan(carry, c):
+    """Features of the next :data:`RUN` iterations if each were a pure decode step of the
+    running sequences (see :func:`_decode_run`): per iteration the sequences, their mean
+    context, and per slot the tokens still to emit."""
+    s = carry["s"]
+    dt = carry["t"].dtype
+    dec = s["phase"] == DECODE
+    rem = jnp.where(dec, s["O"] - s["emit"], 0.0)
+    i = jnp.arange(RUN, dtype=dt)[:, None]
+    act = rem[None, :] > i  # [K, S]: decoder j runs iteration i
+    n_i = act.sum(1).astype(dt)
+    kv_i = s["kv"][None, :] + 1.0 + i  # context of iteration i's token (KV after growth)
+    cbar = jnp.where(act, kv_i, 0.0).sum(1) / jnp.maximum(n_i, 1.0)
+    return {"dec": dec, "rem": rem, "i": i, "act": act, "n": n_i, "kv": kv_i, "cbar": cbar}
+
+
+def _decode_run(carry, c, plan, D, E, policy: Policy):
+    """Up to :data:`RUN` pure-decode iterations at once: while no slot is prefilling or
+    preempted, no waiting request could be admitted (it has not arrived, or no slot is free,
+    or its pages exceed even the free pages plus those of the requests finishing first), and
+    the decoders' new pages fit in the free ones, every iteration is one decode token for
+    each running sequence, so their durations ``D`` come from one vectorized cost-model
+    call and the per-slot state advances in one step. Requests that finish inside the run
+    are retired at their own iteration's end. Exactly the iterations :func:`_event` would
+    run one by one."""
+    s, t = carry["s"], carry["t"]
+    dt = t.dtype
+    S, page = policy.max_slots, c["page"]
+    dec, rem, i, act, n_i, kv_i = (plan[k] for k in ("dec", "rem", "i", "act", "n", "kv"))
+    occ = s["phase"] != EMPTY
+    clean = ~((s["phase"] == PREFILL) | (s["phase"] == PREEMPTED)).any()
+    end = t + jnp.cumsum(D)
+    start = end - D
+    pages_i = jnp.where(act, jnp.maximum(s["pages"][None, :], _ceil_div(kv_i, page)), 0.0)
+    extra = jnp.where(act, pages_i - s["pages"][None, :], 0.0).sum(1)
+    final = jnp.where(dec, jnp.maximum(s["pages"], _ceil_div(s["kv"] + rem, page)), 0.0)
+    gone = dec[None, :] & (rem[None, :] <= i)  # finished before iteration i
+    free0 = c["pages"] - s["pages"].sum()
+    ptr = carry["ptr"]
+    head_kv = jnp.where(c["none"], c["P"][ptr] + c["O"][ptr] - 1.0, c["P"][ptr])
+    could = ((ptr < c["M"]) & (c["arr"][ptr] <= start)
+             & (S - occ.sum() + gone.sum(1) > 0)
+             & (_ceil_div(head_kv, page) <= free0 + jnp.where(gone, final[None, :], 0.0).sum(1)))
+    ok = clean & (n_i > 0) & ~could & (extra <= free0)
+    k = jnp.cumprod(ok.astype(jnp.int32)).sum()
+    ran = jnp.arange(RUN) < k
+    m = jnp.where(dec, jnp.minimum(rem, k.astype(dt)), 0.0)  # iterations each slot ran
+    mi = jnp.clip(m.astype(jnp.int32) - 1, 0, RUN - 1)
+    s = dict(s)
+    moved = m > 0
+    gap0 = end[0] - s["last"]
+    s["emit"] = s["emit"] + m
+    s["kv"] = s["kv"] + m
+    s["pages"] = jnp.where(moved, jnp.maximum(s["pages"], _ceil_div(s["kv"], page)), s["pages"])
+    s["last"] = jnp.where(moved, end[mi], s["last"])
+    finished = moved & (s["emit"] >= s["O"])
+    rows = _rows(s).at[:, 2].set(end[mi])
     out = carry["out"].at[jnp.where(finished, s["rank"], c["N"])].set(rows, mode="drop")
     s["phase"] = jnp.where(finished, EMPTY, s["phase"])
     s = _compact(s, c["N"])
-    hist = carry["hist"].at[jnp.where(itl, itl_bin(gap), ITL_BINS)].add(1.0, mode="drop")
-    acc = carry["acc"] + jnp.stack([dur, used * dur, energy, (dur > 0).astype(dur.dtype),
-                                    jnp.where(itl, gap, 0.0).sum(), itl.sum().astype(dur.dtype)])
-    new = dict(carry, s=s, t=t_end, ptr=ptr, out=out, hist=hist, acc=acc,
-               peak=jnp.maximum(carry["peak"], used))
-    rec = Iterations(time_s=t_end, duration_s=dur, batch=n, prefill_tokens=chunk.sum(),
-                     decode_tokens=dec.sum().astype(dur.dtype), kv_used_pages=used, energy_j=energy,
-                     active=(n > 0).astype(dur.dtype))
+    used_i = pages_i.sum(1)
+    later = ran & (jnp.arange(RUN) > 0)
+    hist = carry["hist"].at[jnp.where(moved, itl_bin(gap0), ITL_BINS)].add(1.0, mode="drop")
+    hist = hist.at[jnp.where(later, itl_bin(D), ITL_BINS)].add(n_i, mode="drop")
+    Dk, nk = jnp.where(ran, D, 0.0), jnp.where(ran, n_i, 0.0)
+    acc = carry["acc"] + jnp.stack([
+        Dk.sum(), (used_i * Dk).sum(), jnp.where(ran, E, 0.0).sum(), (ran & (D > 0)).sum().astype(dt),
+        jnp.where(moved, gap0, 0.0).sum() + jnp.where(later, n_i * D, 0.0).sum(), nk.sum()])
+    t_new = jnp.where(k > 0, end[jnp.maximum(k - 1, 0)], t)
+    peak = jnp.maximum(carry["peak"], jnp.where(ran, used_i, 0.0).max())
+    new = dict(carry, s=s, t=t_new, out=out, hist=hist, acc=acc, peak=peak)
+    kf = k.astype(dt)
+    rec = Iterations(time_s=t_new, duration_s=Dk.sum(), batch=n_i[0] * (k > 0), prefill_tokens=0.0 * kf,
+                     decode_tokens=nk.sum(), kv_used_pages=used_i[jnp.maximum(k - 1, 0)] * (k > 0),
+                     energy_j=jnp.where(ran, E, 0.0).sum(), active=(k > 0).astype(dt), steps=kf)
     return new, rec
+
+
+def _step(carry, c, pool: Pool, policy: Policy):
+    """One scan step: one full scheduler iteration, then a run of pure-decode iterations,
+    with the durations of all of them from one vectorized cost-model call."""
+    carry, ev = _event(carry, c, policy)
+    plan = _run_plan(carry, c)
+    T = jnp.concatenate([ev["T"][None], plan["n"]])
+    n = jnp.concatenate([ev["n"][None], plan["n"]])
+    cbar = jnp.concatenate([ev["cbar"][None], plan["cbar"]])
+    D, E = step_cost(pool, T, n, cbar)
+    carry, first = _finish_event(carry, ev, D[0], E[0])
+    carry, run = _decode_run(carry, c, plan, D[1:], E[1:], policy)
+    return carry, jax.tree.map(lambda a, b: jnp.stack([a, b]), first, run)
 
 
 def simulate(requests: Requests, pool: Pool, policy: Policy, max_iterations: int | None = None,
@@ -222,24 +332,38 @@ def simulate(requests: Requests, pool: Pool, policy: Policy, max_iterations: int
             inter-token latency of its second token; default its arrival).
 
     Pure in (requests, pool); jit/vmap-safe with ``policy`` and ``max_iterations`` static.
+    One compiled program per (policy, max_iterations, record_iterations, shapes, dtype) is
+    cached and shared by every caller (a disaggregated run reuses its pools' programs).
     """
     if max_iterations is None:
         max_iterations = iteration_bound(requests, policy)
     if isinstance(max_iterations, bool) or int(max_iterations) < 1:
         raise ConfigError(f"max_iterations = {max_iterations!r}; must be an integer >= 1")
-    S, N = policy.max_slots, requests.n
     dt = jnp.result_type(float)
     r = jax.tree.map(lambda x: jnp.asarray(x, dt), requests)
-    total_pages = jnp.floor(jnp.asarray(pool.kv_capacity_tokens, dt) / policy.page_tokens)
+    pre = jnp.zeros_like(r.arrival_s) if prefilled is None else jnp.asarray(prefilled, dt)
+    last0 = r.arrival_s if last_token_s is None else jnp.asarray(last_token_s, dt)
+    knobs = jnp.array([policy.token_budget, policy.page_tokens, policy.preempt == "none"], dt)
+    # Budget, page size and preemption mode are data: one program serves them all.
+    shape = Policy(policy.kind, policy.max_slots, token_budget=policy.max_slots, page_tokens=1)
+    return _simulate(r, pool, pre, last0, knobs, shape, int(max_iterations), bool(record_iterations))
+
+
+@partial(jax.jit, static_argnums=(5, 6, 7))
+def _simulate(r: Requests, pool: Pool, pre, last0, knobs, policy: Policy, max_iterations: int,
+              record_iterations: bool) -> Trace:
+    S, N = policy.max_slots, r.n
+    dt = r.arrival_s.dtype
+    budget, page, none = knobs[0], knobs[1], knobs[2] > 0
+    total_pages = jnp.floor(jnp.asarray(pool.kv_capacity_tokens, dt) / page)
     kv_max = r.prompt_tokens + r.output_tokens - 1.0
-    fits = (r.valid > 0) & (jnp.ceil(kv_max / policy.page_tokens) <= total_pages)
-    pre = jnp.zeros((N,), dt) if prefilled is None else jnp.asarray(prefilled, dt)
+    fits = (r.valid > 0) & (jnp.ceil(kv_max / page) <= total_pages)
     idx = jnp.arange(N)
     order = jnp.lexsort((idx, jnp.where(fits, r.arrival_s, jnp.inf), ~fits))
     pad = lambda x, v: jnp.concatenate([x[order], jnp.full((S + 1,), v, dt)])
-    last0 = r.arrival_s if last_token_s is None else jnp.asarray(last_token_s, dt)
     c = {"arr": pad(r.arrival_s, jnp.inf), "P": pad(r.prompt_tokens, 1.0), "O": pad(r.output_tokens, 1.0),
-         "last0": pad(last0, 0.0), "pre": pad(pre, 0.0), "M": fits.sum(), "N": N, "pages": total_pages}
+         "last0": pad(last0, 0.0), "pre": pad(pre, 0.0), "M": fits.sum(), "N": N, "pages": total_pages,
+         "budget": budget, "page": page, "none": none}
     zeros = jnp.zeros((S,), dt)
     s = {k: zeros for k in _SLOT_FIELDS}
     s.update(rank=jnp.full((S,), N, jnp.int32), phase=jnp.zeros((S,), jnp.int32), O=jnp.ones((S,), dt),
@@ -249,7 +373,7 @@ def simulate(requests: Requests, pool: Pool, policy: Policy, max_iterations: int
     carry = {"s": s, "t": jnp.zeros((), dt), "ptr": jnp.zeros((), jnp.int32),
              "out": jnp.tile(init_row, (N, 1)), "hist": jnp.zeros((ITL_BINS,), dt),
              "acc": jnp.zeros((6,), dt), "peak": jnp.zeros((), dt)}
-    step = lambda cr, _: _iteration(cr, c, pool, policy)
+    step = lambda cr, _: _step(cr, c, pool, policy)
 
     def block(state):
         b, cr, recs = state
@@ -264,14 +388,14 @@ def simulate(requests: Requests, pool: Pool, policy: Policy, max_iterations: int
 
     recs = None
     if record_iterations:
-        recs = Iterations(*[jnp.zeros((n_blocks, BLOCK), dt) for _ in range(8)])
+        recs = Iterations(*[jnp.zeros((n_blocks, BLOCK, 2), dt) for _ in range(9)])
     _, carry, recs = jax.lax.while_loop(more, block, (jnp.zeros((), jnp.int32), carry, recs))
     s = carry["s"]
     left = (s["phase"] != EMPTY).any() | (carry["ptr"] < c["M"])
     out = carry["out"].at[jnp.where(s["phase"] != EMPTY, s["rank"], N)].set(_rows(s), mode="drop")
     by_req = jnp.zeros_like(out).at[order].set(out)
     if recs is not None:
-        recs = jax.tree.map(lambda a: a.reshape(-1)[: int(max_iterations)], recs)
+        recs = jax.tree.map(lambda a: a.reshape(-1)[: 2 * int(max_iterations)], recs)
     acc = carry["acc"]
     chips = pool.chips
     chip_w = chips * pool.chip.static_power_w

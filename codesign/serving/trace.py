@@ -23,8 +23,10 @@ def itl_edges_s() -> np.ndarray:
 
 @pytree_dataclass
 class Iterations:
-    """Per scheduler iteration (arrays of shape [I]; entries past the last iteration have
-    ``active`` = 0 and zero duration). ``time_s`` is the iteration's end."""
+    """Per record (arrays of shape [I]): a scheduler iteration, or a run of ``steps``
+    consecutive pure-decode iterations merged into one record (their total duration,
+    tokens and energy; the batch of the first, the pages of the last). Entries with
+    ``active`` = 0 are padding. ``time_s`` is the record's end."""
 
     time_s: jax.Array
     duration_s: jax.Array
@@ -34,6 +36,7 @@ class Iterations:
     kv_used_pages: jax.Array  # pages held while the iteration ran
     energy_j: jax.Array  # dynamic energy of the accelerators
     active: jax.Array
+    steps: jax.Array  # scheduler iterations in the record
 
 
 @pytree_dataclass
