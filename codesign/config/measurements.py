@@ -14,7 +14,7 @@ from .catalog import CATALOG
 from .experiment import parse_yaml, read_bytes
 from .files import data_dir, display_path
 
-DEFAULT_MEASUREMENTS = ("measurements.csv", "measurements_extra.csv")
+DEFAULT_MEASUREMENTS = ("measurements.csv", "measurements_extra.csv", "measurements_families.csv")
 DEFAULT_MAPPING = "measurements_mapping.yaml"
 
 
