@@ -56,7 +56,7 @@ def plot_timeseries(t_s, series: dict, path, title: str = ""):
     axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
     t = np.asarray(t_s, float)
     for ax, (label, v) in zip(axes, series.items()):
-        ax.plot(t, np.asarray(v, float), lw=0.9)
+        ax.plot(t, np.asarray(v, float), lw=0.9, drawstyle="steps-pre")  # value over the iteration ending at t
         ax.set_ylabel(label, fontsize=8)
         ax.grid(True, alpha=0.25)
     axes[-1].set_xlabel("simulated time (s)")

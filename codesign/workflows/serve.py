@@ -243,7 +243,7 @@ def _describe(setup: Setup) -> dict:
                  "link_bw_bytes_per_s": cfg.link_bw_bytes_per_s, "link_latency_s": cfg.link_latency_s}
     else:
         pools = {"design": _design_row(cfg.design, setup.pools[0], setup.policies[0])}
-    sim = (f"one replica of {cfg.replicas} (round-robin: every {cfg.replicas}th arrival, gamma cv "
+    sim = (f"one replica of {cfg.replicas} (round-robin: every {cfg.replicas}-th arrival, gamma cv "
            f"{cfg.cv / math.sqrt(cfg.replicas):.3g}), {setup.n_sim} requests" if setup.reduced
            else f"{'prefill + decode pools' if cfg.disaggregated else f'{cfg.replicas} replica(s)'}, "
                 f"{setup.n_sim} requests")
