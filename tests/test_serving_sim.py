@@ -249,3 +249,20 @@ def test_round_robin_and_least_outstanding(h100):
 def test_bad_input_is_named(make, field):
     with pytest.raises(cd.ConfigError, match=field.replace("[", r"\[").replace("]", r"\]")):
         make()
+
+
+def test_benchmark_check_can_fail():
+    import importlib.util  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_serving.py"
+    spec = importlib.util.spec_from_file_location("bench_serving", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    fig = lambda v: {"median": v, "min": v, "max": v}
+    slow = {"requests_per_s": fig(1e4), "big_scenario_s": fig(0.5), "speedup_over_reference": 150.0}
+    slow["meets_targets"] = bench.judge(slow)
+    assert bench.missed_targets(slow) == ["requests_per_s", "big_scenario_s"]
+    fast = {"requests_per_s": fig(2e6), "big_scenario_s": fig(0.05), "speedup_over_reference": 1e4}
+    fast["meets_targets"] = bench.judge(fast)
+    assert bench.missed_targets(fast) == []

@@ -34,8 +34,7 @@ EMPTY, PREFILL, DECODE, PREEMPTED = 0, 1, 2, 3
 BLOCK = 32
 #: Most pure-decode iterations one scan step runs at once (see :func:`_decode_run`).
 RUN = 64
-_SLOT_FIELDS = ("rank", "phase", "P", "O", "target", "done", "emit", "kv", "pages", "last", "adm", "first", "npre",
-                "ev_emit", "ev_first")
+_SLOT_FIELDS = ("rank", "phase", "P", "O", "target", "done", "emit", "kv", "pages", "last", "adm", "first", "npre")
 
 
 def iteration_bound(requests: Requests, policy: Policy) -> int:
@@ -195,9 +194,8 @@ def _event(carry, c, policy: Policy):
     finished = emits & (s["emit"] >= s["O"])
     ev.update(rows=_rows(s), rows_first=first_now, rows_at=jnp.where(finished, s["rank"], c["N"]))
     s["phase"] = jnp.where(finished, EMPTY, s["phase"])
-    s["ev_emit"] = emits.astype(t.dtype)
-    s["ev_first"] = first_now.astype(t.dtype)
-    s = _compact(s, c["N"])
+    s["pages"] = jnp.where(finished, 0.0, s["pages"])
+    ev.update(emits=emits, first_now=first_now)
     return dict(carry, s=s, t=t, ptr=ptr), ev
 
 
@@ -205,17 +203,15 @@ def _finish_event(carry, ev, dur, energy):
     """Stamp the event iteration's tokens and finishes with its end time."""
     t_end = ev["t"] + dur
     rows = ev["rows"].at[:, 2].set(t_end)
-    rows = rows.at[:, 1].set(jnp.where(ev["rows_first"], t_end, rows[:, 1]))
-    out = carry["out"].at[ev["rows_at"]].set(rows, mode="drop")
+    ev["rows"] = rows.at[:, 1].set(jnp.where(ev["rows_first"], t_end, rows[:, 1]))
     s = dict(carry["s"])
-    live = s["phase"] != EMPTY
-    s["last"] = jnp.where(live & (s["ev_emit"] > 0), t_end, s["last"])
-    s["first"] = jnp.where(live & (s["ev_first"] > 0), t_end, s["first"])
+    s["last"] = jnp.where(ev["emits"], t_end, s["last"])
+    s["first"] = jnp.where(ev["first_now"], t_end, s["first"])
     gap, itl = t_end - ev["last"], ev["itl"]
-    hist = carry["hist"].at[jnp.where(itl, itl_bin(gap), ITL_BINS)].add(1.0, mode="drop")
+    ev["hist_at"], ev["hist_gap_s"] = jnp.where(itl, itl_bin(gap), ITL_BINS), gap
     acc = carry["acc"] + jnp.stack([dur, ev["used"] * dur, energy, (dur > 0).astype(dur.dtype),
                                     jnp.where(itl, gap, 0.0).sum(), itl.sum().astype(dur.dtype)])
-    new = dict(carry, s=s, t=t_end, out=out, hist=hist, acc=acc, peak=jnp.maximum(carry["peak"], ev["used"]))
+    new = dict(carry, s=s, t=t_end, acc=acc, peak=jnp.maximum(carry["peak"], ev["used"]))
     n = ev["n"]
     rec = Iterations(time_s=t_end, duration_s=dur, batch=n, prefill_tokens=ev["prefill_tokens"],
                      decode_tokens=ev["decode_tokens"], kv_used_pages=ev["used"], energy_j=energy,
@@ -239,7 +235,7 @@ def _run_plan(carry, c):
     return {"dec": dec, "rem": rem, "i": i, "act": act, "n": n_i, "kv": kv_i, "cbar": cbar}
 
 
-def _decode_run(carry, c, plan, D, E, policy: Policy):
+def _decode_run(carry, c, plan, D, E, ev, policy: Policy):
     """Up to :data:`RUN` pure-decode iterations at once: while no slot is prefilling or
     preempted, no waiting request could be admitted (it has not arrived, or no slot is free,
     or its pages exceed even the free pages plus those of the requests finishing first), and
@@ -279,14 +275,19 @@ def _decode_run(carry, c, plan, D, E, policy: Policy):
     s["pages"] = jnp.where(moved, jnp.maximum(s["pages"], _ceil_div(s["kv"], page)), s["pages"])
     s["last"] = jnp.where(moved, end[mi], s["last"])
     finished = moved & (s["emit"] >= s["O"])
-    rows = _rows(s).at[:, 2].set(end[mi])
-    out = carry["out"].at[jnp.where(finished, s["rank"], c["N"])].set(rows, mode="drop")
+    # one scatter for the requests that finished in the event iteration or in the run
+    rows = jnp.where(finished[:, None], _rows(s).at[:, 2].set(end[mi]), ev["rows"])
+    at = jnp.where(finished, s["rank"], ev["rows_at"])
+    out = carry["out"].at[at].set(rows, mode="drop")
     s["phase"] = jnp.where(finished, EMPTY, s["phase"])
     s = _compact(s, c["N"])
     used_i = pages_i.sum(1)
     later = ran & (jnp.arange(RUN) > 0)
-    hist = carry["hist"].at[jnp.where(moved, itl_bin(gap0), ITL_BINS)].add(1.0, mode="drop")
-    hist = hist.at[jnp.where(later, itl_bin(D), ITL_BINS)].add(n_i, mode="drop")
+    # one histogram update: the event iteration's gaps, the run's first gaps, its later ones
+    h_at = jnp.concatenate([ev["hist_at"], jnp.where(moved, itl_bin(gap0), ITL_BINS),
+                            jnp.where(later, itl_bin(D), ITL_BINS)])
+    h_w = jnp.concatenate([jnp.ones((2 * S,), dt), n_i])
+    hist = carry["hist"].at[h_at].add(h_w, mode="drop")
     Dk, nk = jnp.where(ran, D, 0.0), jnp.where(ran, n_i, 0.0)
     acc = carry["acc"] + jnp.stack([
         Dk.sum(), (used_i * Dk).sum(), jnp.where(ran, E, 0.0).sum(), (ran & (D > 0)).sum().astype(dt),
@@ -311,7 +312,7 @@ def _step(carry, c, pool: Pool, policy: Policy):
     cbar = jnp.concatenate([ev["cbar"][None], plan["cbar"]])
     D, E = step_cost(pool, T, n, cbar)
     carry, first = _finish_event(carry, ev, D[0], E[0])
-    carry, run = _decode_run(carry, c, plan, D[1:], E[1:], policy)
+    carry, run = _decode_run(carry, c, plan, D[1:], E[1:], ev, policy)
     return carry, jax.tree.map(lambda a, b: jnp.stack([a, b]), first, run)
 
 
