@@ -117,7 +117,11 @@ def test_validate_json_matches_independent_evaluations():
     checks = {"groq_l2_70b_claim_300": "decode_tokens_per_s_per_user",
               "mle_l31_70b_h100x4_b8_energy": "joules_per_token_chip",  # ML.ENERGY: GPU energy (NVML)
               "mle_l31_8b_h100_b512_tput": "throughput_tokens_per_s",
-              "cerebras_l3x_70b_2100": "decode_tokens_per_s_per_user"}
+              "cerebras_l31_8b": "decode_tokens_per_s_per_user"}
+    # Speculative-decoding releases are excluded with the reason (the model decodes one token per step).
+    excluded = {x["id"]: x["reason"] for x in out["inexpressible"]}
+    for rid in ("cerebras_l3x_70b_2100", "groq_l31_70b_specdec"):
+        assert "speculative decoding" in excluded[rid] and rid not in rows
     for rid, metric in checks.items():
         d = _independent(mapping[rid], metric)
         r = cd.evaluate_jit(*d.specs)
@@ -171,8 +175,9 @@ def test_validate_cli_reports_bad_rows_and_bad_input(tmp_path):
 
 
 def test_energy_rows_are_predicted_at_their_boundary():
-    """why.boundary selects the Metrics field an energy row is compared with: chip (accelerators
-    only), node (+ hosts) or facility (x PUE); none means node; any other name is refused."""
+    """The entry's boundary key selects the Metrics field an energy row is compared with: chip
+    (accelerators only), node (+ hosts) or facility (x PUE); none means node; any other name is
+    refused naming the entry, the field and the allowed names; a boundary needs why.boundary."""
     from codesign.errors import ConfigError
     from codesign.validation import predict_cases
     from codesign.validation.report import results
@@ -189,14 +194,17 @@ def test_energy_rows_are_predicted_at_their_boundary():
     x = float(r.throughput_tokens_per_s)
     assert expect["node"] - expect["chip"] == pytest.approx(0.5 * 4600 / x, rel=1e-4)
     assert expect["facility"] == pytest.approx(1.58 * expect["node"], rel=1e-6)
-    for given, boundary in (("chip: NVML", "chip"), ("node: wall of the server", "node"),
-                            ("facility: x PUE", "facility"), (None, "node")):
-        e = entry | {"why": why | ({"boundary": given} if given else {})}
+    for given, boundary in (("chip", "chip"), ("node", "node"), ("facility", "facility"), (None, "node")):
+        e = entry | ({"boundary": given, "why": why | {"boundary": "meter"}} if given else {"why": why})
         cases, _, issues = build_cases(rows, {"e": e}, "map.yaml", catalog=CATALOG)
-        assert not issues
+        assert not issues and cases[0].boundary == boundary
         res = results(cases, predict_cases(cases))[0]
         assert (res.boundary, res.metric) == (boundary, f"joules_per_token_{boundary}")
         assert res.predicted == pytest.approx(expect[boundary], rel=1e-5)
-    cases, _, _ = build_cases(rows, {"e": entry | {"why": why | {"boundary": "rack: ?"}}}, "map.yaml", catalog=CATALOG)
-    with pytest.raises(ConfigError, match=r"m.csv:2: e: energy boundary = 'rack'; allowed: chip, node, facility"):
-        predict_cases(cases)
+    bad = entry | {"boundary": "rack", "why": why | {"boundary": "meter"}}
+    with pytest.raises(ConfigError, match=r"map.yaml: entry 'e' \(m.csv:2\): boundary = 'rack'; "
+                                          r"allowed: chip, node, facility"):
+        build_cases(rows, {"e": bad}, "map.yaml", catalog=CATALOG)
+    _, _, issues = build_cases(rows, {"e": entry | {"boundary": "chip", "why": why}}, "map.yaml", catalog=CATALOG)
+    assert len(issues) == 1 and "why must give a reason for each of" in issues[0].message
+    assert "boundary" in issues[0].message

@@ -84,6 +84,7 @@ class FitResult:
     log_pred: np.ndarray  # (n,) predictions of every row (fitted or not) at theta
     sensitivity: np.ndarray  # (n_families, N_PARAMS) over the fitted rows
     at_bound: np.ndarray  # (n_families, N_PARAMS) within 1% of a bound (relative to its range)
+    z: np.ndarray  # (n_families, N_PARAMS) the unconstrained values of theta (params.to_physical(z) = theta)
 
     @property
     def loss(self) -> float:
@@ -125,7 +126,7 @@ def _runner(problem: Problem, steps: int, learning_rate: float, prior_weight: fl
 
         init = (z0, opt.init(z0), z0, jnp.zeros_like(problem.log_measured))
         (_, _, z, log_pred), (history, grad_max) = jax.lax.scan(step, init, None, length=steps)
-        return P.to_physical(z), history, grad_max[-1], log_pred
+        return P.to_physical(z), history, grad_max[-1], log_pred, z
 
     return run
 
@@ -156,10 +157,27 @@ def fit_many(problem: Problem, weights: np.ndarray, steps: int = 1500, learning_
     weights = jnp.asarray(weights, jnp.float32)
     z0 = jnp.asarray(P.to_unconstrained(problem.theta0), jnp.float32)
     run = jax.jit(jax.vmap(_runner(problem, steps, learning_rate, prior_weight), in_axes=(None, 0)))
-    theta, history, grad_max, log_pred = run(z0, weights)
+    theta, history, grad_max, log_pred, z = run(z0, weights)
     sens = sensitivity(problem, theta, weights) if sensitivities else np.full(theta.shape, np.nan)
-    return [_result(*(np.asarray(a[k]) for a in (theta, history, grad_max, log_pred, sens)))
+    return [_result(*(np.asarray(a[k]) for a in (theta, history, grad_max, log_pred, sens, z)))
             for k in range(weights.shape[0])]
+
+
+def curvature(problem: Problem, theta, z, weights, prior_weight: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """Per fit k (one compiled, vmapped call): the :func:`sensitivity` (k, F, N_PARAMS) at
+    ``theta`` and ``jax.hessian`` of the fit loss L(z; w) in the unconstrained parameters at
+    ``z``, flattened: (k, F * N_PARAMS, F * N_PARAMS)."""
+    loss = _loss_fn(problem, prior_weight)
+    sens = _sensitivity_fn(problem)
+    z = jnp.asarray(z, jnp.float32)
+    shape = z.shape[1:]
+
+    def one(theta_k, z_k, w_k):
+        flat = lambda v: loss(v.reshape(shape), w_k)[0]  # noqa: E731
+        return sens(theta_k, w_k), jax.hessian(flat)(z_k.reshape(-1))
+
+    s, h = jax.jit(jax.vmap(one))(jnp.asarray(theta, jnp.float32), z, jnp.asarray(weights, jnp.float32))
+    return np.asarray(s, float), np.asarray(h, float)
 
 
 def fit(problem: Problem, weights=None, steps: int = 1500, learning_rate: float = 0.05,
@@ -169,7 +187,7 @@ def fit(problem: Problem, weights=None, steps: int = 1500, learning_rate: float 
     return fit_many(problem, w[None, :], steps, learning_rate, prior_weight)[0]
 
 
-def _result(theta, history, grad_max, log_pred, sens) -> FitResult:
+def _result(theta, history, grad_max, log_pred, sens, z) -> FitResult:
     tail = history[int(0.9 * len(history)):]
     rel = float(abs(tail[-1] - tail[0]) / max(abs(tail[-1]), 1e-12)) if len(tail) > 1 else float("inf")
     lo = np.array([p.lo for p in P.PARAMS])
@@ -181,4 +199,4 @@ def _result(theta, history, grad_max, log_pred, sens) -> FitResult:
     change = abs(float(tail[-1] - tail[0])) if len(tail) > 1 else float("inf")
     ok = bool(np.isfinite(history[-1]) and grad_max < GRAD_TOL and change <= REL_TOL * abs(float(tail[-1])) + ABS_TOL)
     return FitResult(theta=theta, loss_history=history, grad_max=float(grad_max), rel_change=rel,
-                     converged=ok, log_pred=log_pred, sensitivity=sens, at_bound=at_bound)
+                     converged=ok, log_pred=log_pred, sensitivity=sens, at_bound=at_bound, z=z)

@@ -26,6 +26,11 @@ def add_parser(sub):
     p.add_argument("--calibrated", action="store_true", default=None,
                    help="apply the fitted values of codesign/presets/calibration/fitted.yaml "
                         "(`codesign calibrate --update-shipped`)")
+    p.add_argument("--energy-boundary", dest="energy_boundary", metavar="B",
+                   help="boundary of joules_per_token: chip (accelerators only), node (with the hosts; default) "
+                        "or facility (node x PUE)")
+    p.add_argument("--interval", type=float, metavar="Q",
+                   help="level of the interval given for every metric with --calibrated, in (0, 1) (default 0.8)")
     p.add_argument("--sensitivities", action="store_true",
                    help="add d ln(metric) / d ln(parameter) for every hardware parameter (jax.grad)")
     p.add_argument("--json", action="store_true", help="machine-readable output (SI units)")
@@ -35,7 +40,8 @@ def add_parser(sub):
 def request_from_args(args) -> dict:
     """The YAML CONFIG's keys, overridden by the flags given."""
     req = load_experiment(args.config) if args.config else {}
-    for key in ("hardware", "model", "weight_dtype", "kv_dtype", "sram_mb", "utilization", "calibrated", *_INT_FLAGS):
+    for key in ("hardware", "model", "weight_dtype", "kv_dtype", "sram_mb", "utilization", "calibrated",
+                "energy_boundary", "interval", *_INT_FLAGS):
         if getattr(args, key) is not None:
             req[key] = getattr(args, key)
     if args.batch is not None:
@@ -79,7 +85,9 @@ def print_table(r):
     print(f"  prefill      time to first token {fmt(r['ttft_s'], 's')}")
     print(f"  throughput   {r['throughput_tokens_per_s']:,.0f} output tokens/s")
     print(f"  energy       {fmt(r['power_w'], 'W')} serving ({fmt(r['idle_power_w'], 'W')} idle), "
-          f"{r['joules_per_token']:.3g} J/token")
+          f"{r['joules_per_token']:.3g} J/token at the {r['energy_boundary']} boundary "
+          f"(chip {r['joules_per_token_chip']:.3g}, node {r['joules_per_token_node']:.3g}, "
+          f"facility {r['joules_per_token_facility']:.3g})")
     print(f"  silicon      die {r['die_area_mm2']:.4g} mm2 (reticle {r['reticle_mm2']:.4g} mm2), "
           f"yield {r['die_yield']:.1%}, die cost {_usd(r['die_cost_usd'])}, chip price {_usd(r['chip_price_usd'])}")
     if not r["buildable"]:
@@ -88,10 +96,26 @@ def print_table(r):
               f"({u['ratio']:.3g}x the {u['reticle_mm2']:.4g} mm2 limit); prices below are not meaningful")
     print(f"  money        capex {_usd(r['capex_usd'])}, opex {_usd(r['opex_usd_per_year'])}/year, "
           f"TCO {_usd(r['tco_usd'])}, {_usd(r['usd_per_million_tokens'], '.4g')} per million tokens")
+    if "intervals" in r:
+        print_intervals(r["intervals"])
     if "sensitivities" in r:
         print("  sensitivities d ln(metric) / d ln(parameter), |value| >= 0.01:")
         for metric, row in r["sensitivities"].items():
             print(f"    {metric}: {sensitivity_line(row)}")
+
+
+def print_intervals(iv: dict):
+    """The interval of every metric that varies with the fitted values (the others are exact)."""
+    if not iv["available"]:
+        print(f"  intervals    {iv['reason']}")
+        return
+    print(f"  intervals    {iv['level']:.0%} (fitted values drawn from the calibration's posterior, "
+          f"{iv['samples']} draws; speed, throughput and energy include the fit's residual scatter):")
+    varying = {k: b for k, b in iv["bounds"].items() if b is not None and b[1] > b[0] * (1 + 1e-6)}
+    for k, (lo, hi) in varying.items():
+        print(f"    {k:32s} [{lo:.4g}, {hi:.4g}]")
+    print(f"    other metrics do not depend on the fitted values (exact); not fitted: "
+          f"{', '.join(iv['fixed_params']) or 'none'}")
 
 
 def sensitivity_line(row: dict, shown: int = _SHOWN) -> str:

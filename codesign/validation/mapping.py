@@ -19,19 +19,26 @@ or gives the evaluation and the reason for every assumption::
       mode: concurrency             # concurrency (+ concurrency: N), offline, or server (+ tpot_bound_s)
       concurrency: 8
       tpot: step                    # time per output token: step (median ITL) or with_prefill (mean TPOT)
-      system: {host_power_w: 0}     # optional: measurement boundary (only the fields in SYSTEM_OVERRIDES)
-      why: {hardware: ..., model: ..., dtypes: ..., mapping: ..., tokens: ..., mode: ..., system: ...}
+      boundary: chip                # energy rows: what the meter drew (chip | node | facility; default node)
+      system: {host_power_w: 0}     # optional: system fields differing from the preset (SYSTEM_OVERRIDES)
+      why: {hardware: ..., model: ..., dtypes: ..., mapping: ..., tokens: ..., mode: ..., boundary: ..., system: ...}
       caveat: "..."                 # optional: a known gap between the model and the measurement
 
 Top-level keys starting with ``_`` are templates for YAML anchors (``<<: *name``), not rows.
+An energy row is compared with the model at its ``boundary`` (:data:`BOUNDARIES`: chip =
+accelerators only, e.g. NVML; node = IT power with the hosts; facility = node x PUE), i.e. with
+``Metrics.joules_per_token_<boundary>``; an entry that gives one also gives ``why.boundary``.
+
 Rows without an entry, entries without a row, and entries that do not build a valid design are
-reported as issues and skipped; an entry naming an unknown preset is an error (a typo).
+reported as issues and skipped; an entry naming an unknown preset or an unknown boundary is an
+error (a typo).
 """
 import dataclasses
 import math
 
 from ..design import Catalog, Design, build_design
 from ..errors import ConfigError, UnknownPresetError
+from ..model.energy import BOUNDARIES
 from .dataset import Issue, Row
 
 #: CSV metric -> (Metrics field predicted, metric class, accepted units).
@@ -50,7 +57,9 @@ MODES = ("concurrency", "offline", "server")
 SYSTEM_OVERRIDES = ("host_power_w", "node_cost_usd")
 _EVAL_KEYS = ("hardware", "model", "weight_dtype", "kv_dtype", "tp", "pp", "dp", "chips",
               "prompt_tokens", "output_tokens")
-_KEYS = _EVAL_KEYS + ("mode", "concurrency", "tpot_bound_s", "tpot", "system", "why", "caveat")
+_KEYS = _EVAL_KEYS + ("mode", "concurrency", "tpot_bound_s", "tpot", "boundary", "system", "why", "caveat")
+#: Boundary of an energy row whose entry names none: the model's default figure (joules_per_token).
+DEFAULT_BOUNDARY = "node"
 #: Readings of the time per output token (see codesign.model.serving): one decode step (a
 #: median inter-token latency) or batch / throughput (a mean TPOT, prefill stalls included).
 #: It sets the per-user speed predicted and, in server mode, what the bound applies to.
@@ -71,6 +80,7 @@ class Case:
     with_prefill: bool  # the TPOT (speed, server bound) includes prefill stalls
     why: dict
     caveat: str
+    boundary: str = ""  # energy rows: chip | node | facility (BOUNDARIES); "" for other metrics
 
     @property
     def hardware(self) -> str:
@@ -112,6 +122,7 @@ def build_cases(rows: list[Row], mapping: dict, mapping_file: str = "mapping", c
         if entry is None:
             issues.append(Issue(row.file, row.line, row.id, f"no entry in {mapping_file}; skipped"))
             continue
+        check_boundary(entry, f"{mapping_file}: entry {row.id!r} ({row.where})")
         try:
             result = _case(row, entry, calibrated, catalog)
         except UnknownPresetError as e:
@@ -148,7 +159,7 @@ def _case(row: Row, entry, calibrated: bool, catalog: Catalog | None):
     if mode not in MODES:
         raise ConfigError(f"mode = {mode!r}; allowed: {', '.join(MODES)}")
     why = entry.get("why")
-    need = _WHY + (("system",) if "system" in entry else ())
+    need = _WHY + tuple(k for k in ("boundary", "system") if k in entry)
     if not isinstance(why, dict) or any(not str(why.get(k, "")).strip() for k in need):
         raise ConfigError(f"why must give a reason for each of: {', '.join(need)}")
     request = {k: entry[k] for k in _EVAL_KEYS if k in entry}
@@ -163,8 +174,18 @@ def _case(row: Row, entry, calibrated: bool, catalog: Catalog | None):
     design = build_design(request, catalog)
     if kind != "chips":  # for a chip-count row the stated number is the prediction, not an input
         _check_chips(row, design)
+    boundary = entry.get("boundary", DEFAULT_BOUNDARY) if kind == "energy per token" else ""
     return Case(row=row, design=design, metric=metric, kind=kind, mode=mode, tpot_bound_s=bound,
-                with_prefill=tpot == "with_prefill", why=dict(why), caveat=str(entry.get("caveat", "")))
+                with_prefill=tpot == "with_prefill", why=dict(why), caveat=str(entry.get("caveat", "")),
+                boundary=boundary)
+
+
+def check_boundary(entry, where: str) -> None:
+    """Refuse an entry whose ``boundary`` is not one of :data:`BOUNDARIES` (ConfigError naming
+    ``where``, the field, the value and the allowed names)."""
+    if isinstance(entry, dict) and "boundary" in entry and entry["boundary"] not in BOUNDARIES:
+        raise ConfigError(f"{where}: boundary = {entry['boundary']!r}; allowed: {', '.join(BOUNDARIES)} "
+                          "(chip: accelerators only, node: with the hosts, facility: node x PUE)")
 
 
 def _mode_batch(mode, entry) -> int:

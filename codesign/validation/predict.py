@@ -6,9 +6,9 @@ with the number of distinct structures, not with the number of rows. An optional
 ``transform(chip, system, theta_row) -> (chip, system)`` applies per-family parameters
 (``theta[family[i]]`` for case i); calibration uses it, validation runs without it.
 
-An energy row is predicted at the boundary it was measured at (:func:`boundary`): chip
-(accelerators only, e.g. NVML), node (with the hosts) or facility (x PUE), i.e. the Metrics
-field ``joules_per_token_<boundary>``.
+An energy row is predicted at the boundary it was measured at (:func:`boundary`, the entry's
+``boundary`` key): chip (accelerators only, e.g. NVML), node (with the hosts) or facility
+(x PUE), i.e. the Metrics field ``joules_per_token_<boundary>``.
 """
 import dataclasses
 
@@ -19,10 +19,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..model import serving
 from ..model.energy import BOUNDARIES
-from .mapping import Case
-
-#: Boundary of an energy row whose mapping entry names none: the model's default figure.
-DEFAULT_BOUNDARY = "node"
+from .mapping import DEFAULT_BOUNDARY, Case
 
 
 #: Metrics read from the operating point itself rather than from its ``metrics``.
@@ -56,22 +53,18 @@ def _anonymous(specs):
 
 
 def boundary(case: Case) -> str:
-    """Energy boundary of a case ("" for a metric that is not an energy).
-
-    Read from ``case.boundary`` where the mapping gives one, else from the entry's
-    ``why.boundary`` reason, which starts with the boundary name (``"chip: NVML reads ..."``);
-    without either, :data:`DEFAULT_BOUNDARY`.
+    """Energy boundary of a case: its mapping entry's ``boundary`` (default
+    :data:`~codesign.validation.mapping.DEFAULT_BOUNDARY`); "" for a metric that is not an energy.
 
     Raises:
-        ConfigError: the boundary named is not one of :data:`codesign.model.energy.BOUNDARIES`.
+        ConfigError: the boundary is not one of :data:`codesign.model.energy.BOUNDARIES`
+            (a Case built by hand; :func:`~codesign.validation.build_cases` refuses it first).
     """
     if case.metric != "joules_per_token":
         return ""
-    name = getattr(case, "boundary", "") or str(case.why.get("boundary", DEFAULT_BOUNDARY)).split(":")[0]
-    name = name.strip()
+    name = case.boundary or DEFAULT_BOUNDARY
     if name not in BOUNDARIES:
-        raise ConfigError(f"{case.row.where}: {case.row.id}: energy boundary = {name!r}; allowed: "
-                          f"{', '.join(BOUNDARIES)} (why.boundary must start with one, e.g. \"chip: ...\")")
+        raise ConfigError(f"{case.row.where}: {case.row.id}: boundary = {name!r}; allowed: {', '.join(BOUNDARIES)}")
     return name
 
 

@@ -5,6 +5,7 @@ from ..config import build_design, hardware_names, load_hardware, load_model, mo
 from ..errors import ConfigError
 from ..model import evaluate_jit
 from ..model.cost import MIN_COST_YIELD
+from ..model.energy import BOUNDARIES as ENERGY_BOUNDARIES
 from ..specs import Chip, numeric_fields
 from ..workload import active_params, kv_bytes_per_token, total_params
 from ._config import resolve
@@ -81,13 +82,55 @@ def evaluate_request(request, sensitivities: bool = False) -> dict:
             raise ConfigError("sensitivities = true with pools: (a two-pool config); allowed: a single-pool config")
         return evaluate_disaggregated_request(request, bool(request.get("calibrated")))
     request = dict(request)
+    boundary = check_energy_boundary(request.pop("energy_boundary", DEFAULT_ENERGY_BOUNDARY))
+    level = check_interval(request.pop("interval", None), bool(request.get("calibrated")))
     if isinstance(request.get("batch"), str):
         request["batch"] = parse_batch(request["batch"])
     design = build_design(request)
-    out = result_dict(design, evaluate_jit(*design.specs), bool(request.get("calibrated")))
+    out = at_energy_boundary(result_dict(design, evaluate_jit(*design.specs), bool(request.get("calibrated"))),
+                             boundary)
     if sensitivities:
         from ..model.sensitivity import elasticities  # noqa: PLC0415 (jax.grad: only when asked)
         out["sensitivities"] = elasticities(*design.specs)
+    if level is not None:
+        from .intervals import metric_intervals  # noqa: PLC0415 (vmapped model: only when calibrated)
+        out["intervals"] = metric_intervals(design, level, boundary)
+    return out
+
+
+DEFAULT_ENERGY_BOUNDARY = "node"
+#: Interval level of evaluate --calibrated when none is given.
+DEFAULT_INTERVAL = 0.8
+
+
+def check_energy_boundary(value) -> str:
+    """``value`` if it is one of :data:`ENERGY_BOUNDARIES`, else ConfigError naming energy_boundary."""
+    if value not in ENERGY_BOUNDARIES:
+        raise ConfigError(f"energy_boundary = {value!r}; allowed: {', '.join(ENERGY_BOUNDARIES)} "
+                          "(chip: accelerators only, node: with the hosts, facility: node x PUE)")
+    return value
+
+
+def check_interval(value, calibrated: bool):
+    """The interval level: ``value`` in (0, 1), :data:`DEFAULT_INTERVAL` for a calibrated
+    evaluation that gives none, None uncalibrated (ConfigError for a bad level or a level
+    without calibrated values: presets have no fitted uncertainty)."""
+    if value is None:
+        return DEFAULT_INTERVAL if calibrated else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < float(value) < 1.0:
+        raise ConfigError(f"interval = {value!r}; allowed: a number in (0, 1), e.g. 0.8 for an 80% interval")
+    if not calibrated:
+        raise ConfigError(f"interval = {value} needs calibrated: true (--calibrated): only fitted values have "
+                          "an uncertainty")
+    return float(value)
+
+
+def at_energy_boundary(out: dict, boundary: str) -> dict:
+    """``out`` with ``joules_per_token`` at ``boundary`` and ``energy_boundary`` saying which
+    (``joules_per_token_chip/_node/_facility`` stay as they are)."""
+    out = dict(out)
+    out["joules_per_token"] = out[f"joules_per_token_{boundary}"]
+    out["energy_boundary"] = boundary
     return out
 
 
