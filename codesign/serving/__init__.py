@@ -17,8 +17,12 @@ API notes for callers (changes from the first contract):
   last_token_s=None)``: ``max_iterations`` is static (default :func:`iteration_bound` of
   concrete requests; required under jit/vmap of the requests); ``record_iterations=False``
   drops the per-iteration series (``Trace.iterations`` is None) for large vmapped batches.
-* ``Trace.iterations`` (an :class:`Iterations` of arrays [I]): entries with ``active`` = 0
-  are padding. A fleet's have a leading replica axis.
+* ``Trace.iterations`` (an :class:`Iterations` of arrays [I], I = 2 x max_iterations):
+  entries with ``active`` = 0 are padding; a record with ``steps`` > 1 merges that many
+  consecutive pure-decode iterations (total duration, tokens, energy). A fleet's have a
+  leading replica axis. ``Trace.iterations_run`` counts scheduler iterations.
+* ``Policy.token_budget``, ``page_tokens`` and ``preempt`` are data inside the compiled
+  program: one compilation per (kind, max_slots, max_iterations, shapes) serves them all.
 * KV capacity lives in ``Pool.kv_capacity_tokens`` (``make_pool`` computes it from the
   memory model; pass ``kv_capacity=`` to override).
 * ``summarize`` needs no pool (the trace carries idle power); the argument is accepted.
