@@ -100,7 +100,8 @@ chip = cd.Chip(
     sram_bytes=5.0e8, sram_bw_bytes_per_s=150e12, hbm_bytes=0.0, hbm_bw_bytes_per_s=0.0, memory_efficiency=1.0,
     clock_hz=1.2e9, op_pipeline_cycles=464.0,  # same schedule depth as the TSP
     link_bw_bytes_per_s=2.0e11, link_latency_s=0.5e-6,
-    tdp_w=300.0, static_power_w=80.0, pj_per_flop_16bit=0.4, sram_pj_per_byte=3.0, hbm_pj_per_byte=0.0,
+    tdp_w=300.0, static_power_w=30.0, active_baseline_w=50.0, power_cap_w=300.0,  # idle, + busy, board cap
+    pj_per_flop_16bit=0.4, sram_pj_per_byte=3.0, hbm_pj_per_byte=0.0,
     link_pj_per_byte=30.0,
     die_area_fixed_mm2=250.0, sram_mb_per_mm2=3.0, reticle_mm2=858.0,
     wafer_cost_usd=9346.0, defect_density_per_cm2=0.1, yield_cluster_alpha=3.0, package_cost_usd=600.0,

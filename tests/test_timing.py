@@ -48,6 +48,7 @@ FIELDS_FASTER = ("int8_flops_per_s", "fp16_flops_per_s", "sram_bw_bytes_per_s", 
 def test_more_bandwidth_or_compute_never_slows(groq, llama70b):
     """Each field of FIELDS_FASTER scaled over 0.25x..8x (one batch, one compilation)."""
     chip, system, w, m, sc = groq_design(groq, llama70b, batch=8.0)
+    chip = replace(chip, power_cap_w=1e9)  # timing at a fixed clock; the cap's invariants: test_power.py
     factors = np.geomspace(0.25, 8.0, 12)
     n = len(FIELDS_FASTER) * len(factors)
     scale = {f: np.ones(n) for f in FIELDS_FASTER}
@@ -91,7 +92,9 @@ def test_clock_scales_peaks_on_chip_bandwidth_and_energy(groq, llama70b):
     assert float(fast.memory_bw_bytes_per_s) == pytest.approx(2 * 80e12)
     assert float(fast.memory_pj_per_byte) == pytest.approx(4 * float(chip.sram_pj_per_byte))
     design = groq_design(groq, llama70b, batch=36.0)
-    no_links = dict(link_pj_per_byte=0.0)  # SerDes energy does not scale with the core clock
+    # SerDes energy does not scale with the core clock; no power cap (it would hold the fast
+    # clock down) and no active baseline (it scales as f^3, not as the per-op energy).
+    no_links = dict(link_pj_per_byte=0.0, power_cap_w=1e9, active_baseline_w=0.0)
     slow_r = cd.evaluate_jit(replace(chip, **no_links), *design[1:])
     fast_r = cd.evaluate_jit(replace(fast, **no_links), *design[1:])
     assert float(fast_r.decode_compute_s) == pytest.approx(0.5 * float(slow_r.decode_compute_s), rel=1e-5)

@@ -46,7 +46,7 @@ SEED = Range(0, INT32_MAX, integer=True)
 CHIP_RANGES = {
     "compute_efficiency": FRACTION, "memory_efficiency": FRACTION,
     "clock_hz": POSITIVE, "reference_clock_hz": POSITIVE,
-    "link_bw_bytes_per_s": POSITIVE, "tdp_w": POSITIVE,
+    "link_bw_bytes_per_s": POSITIVE, "tdp_w": POSITIVE, "power_cap_w": POSITIVE,
     "die_area_fixed_mm2": POSITIVE, "sram_mb_per_mm2": POSITIVE, "reticle_mm2": POSITIVE,
     "yield_cluster_alpha": POSITIVE, "build_margin": POSITIVE, "reference_build_cost_usd": POSITIVE,
 }

@@ -7,7 +7,7 @@ from ..specs import Chip, Mapping, Scenario, System, Workload
 from ..specs._pytree import numeric_fields, pytree_dataclass
 from ..workload import total_params
 from . import cost
-from .energy import dynamic_j, idle_power_w, joules_per_token_by_boundary
+from .energy import dynamic_j, idle_power_w, joules_per_token_by_boundary, power_capped_chip
 from .memory import memory_use, microbatches
 from .smooth import EXACT, Fidelity, sceil
 from .timing import decode_time, prefill_time, throughput_tokens_per_s
@@ -47,6 +47,8 @@ class Metrics:
     power_w: float
     idle_power_w: float
     joules_per_token: float  # node boundary (IT power incl. hosts) = joules_per_token_node
+    chip_power_w: float  # mean power of one accelerator serving (chip boundary; <= its power cap)
+    clock_hz: float  # core clock served at: the configured one, or lower under the power cap
     joules_per_token_chip: float  # accelerators only (static + dynamic): what NVML reads
     joules_per_token_node: float  # accelerators + host share of their nodes
     joules_per_token_facility: float  # node x PUE
@@ -73,6 +75,13 @@ def evaluate(chip: Chip, system: System, workload: Workload, mapping: Mapping,
         jnp.asarray, (chip, system, workload, mapping, scenario))
     fid, w, m, sc = fidelity, workload, mapping, scenario
     mem = memory_use(fid, chip, w, m, sc)
+
+    def tokens_per_s_at(c):  # the timing model at chip c (its clock), for the power cap
+        return throughput_tokens_per_s(m, sc, decode_time(fid, c, system, w, m, sc)[0],
+                                       prefill_time(fid, c, system, w, m, sc)[1])
+
+    # The core clock drops to meet chip.power_cap_w; timing and energy below see that clock.
+    chip = power_capped_chip(fid, chip, w, m, sc, tokens_per_s_at)
     decode_s, st = decode_time(fid, chip, system, w, m, sc)
     ttft, prefill_occupancy, _ = prefill_time(fid, chip, system, w, m, sc)
     tokens_per_s = throughput_tokens_per_s(m, sc, decode_s, prefill_occupancy)
@@ -111,6 +120,7 @@ def evaluate(chip: Chip, system: System, workload: Workload, mapping: Mapping,
         decode_hops_s=(m.pp - 1.0) * st.hop_s,
         power_w=power, idle_power_w=idle, joules_per_token=joules,
         joules_per_token_chip=energy["chip"], joules_per_token_node=energy["node"],
+        chip_power_w=energy["chip"] * tokens_per_s / chips, clock_hz=chip.clock_hz,
         joules_per_token_facility=energy["facility"],
         die_area_mm2=area, die_yield=cost.die_yield(chip, area), die_cost_usd=cost.die_cost_usd(chip),
         chip_price_usd=cost.chip_price_usd(chip), capex_usd=capex, opex_usd_per_year=opex,

@@ -45,7 +45,9 @@ class Chip:
     link_latency_s: float
     # Power and energy.
     tdp_w: float
-    static_power_w: float  # drawn whenever the chip is powered (leakage, clocks, I/O)
+    static_power_w: float  # idle: drawn whenever powered (leakage, idle clocks, HBM refresh); NVML with no work
+    active_baseline_w: float  # + while busy, whatever the work (clock tree, issue logic) at the reference clock; x (f/f_ref)^3
+    power_cap_w: float  # board power limit (TGP, or a lower MaxQ / nvidia-smi -pl limit): the core clock drops to meet it
     pj_per_flop_16bit: float  # dynamic energy per FLOP at 16-bit; scaled by width
     sram_pj_per_byte: float
     hbm_pj_per_byte: float
