@@ -13,7 +13,7 @@ A serve-search config is a serve config (``serve:``, a path or the mapping inlin
       design.dp: {from: design.tp, chips: 8}
       policy.max_slots: [256, 1024]
     objective: goodput_per_musd_capex
-    search: {method: random, budget: 6, seed: 0}
+    search: {method: random, budget: 6, seed: 0, points: 8}   # points: rates per max-rate grid
 
 Each candidate's objective is measured at its max rate (:func:`codesign.workflows.serve.max_rate`:
 the highest arrival rate whose SLO-percentile TTFT and TPOT meet the SLO):
@@ -72,6 +72,7 @@ class ServeSearch:
     budget: int
     seed: int
     title: str
+    points: int | None = None  # rates per max-rate grid (None: the serve config's max_rate.points)
 
 
 def is_serve_search(cfg) -> bool:
@@ -123,7 +124,7 @@ def parse_serve_search(cfg: dict, base_dir: str | None = None, pareto: bool = Fa
     st = cfg.get("search") or {}
     if not isinstance(st, dict):
         raise ConfigError(f"search = {st!r}; allowed: {{method: random|grid, budget: N, seed: S}}")
-    check_keys("search", st, [], ["method", "budget", "seed"])
+    check_keys("search", st, [], ["method", "budget", "seed", "points"])
     method = st.get("method", "random")
     if method not in SEARCH_METHODS:
         raise ConfigError(f"search.method = {method!r}; allowed: {', '.join(SEARCH_METHODS)} (gradient-free: the "
@@ -131,8 +132,11 @@ def parse_serve_search(cfg: dict, base_dir: str | None = None, pareto: bool = Fa
     size = int(np.prod([len(c) for c in choices]))
     budget = integer("search.budget", st.get("budget", min(size, 8)), COUNT)
     seed = integer("search.seed", st.get("seed", 0), SEED)
+    points = integer("search.points", st["points"], COUNT) if "points" in st else None
+    if points is not None and points < 2:
+        raise ConfigError(f"search.points = {points}; allowed: an integer >= 2 (rates per vectorized call)")
     return ServeSearch(base, base_dir, tuple(names), tuple(choices), tied, objs, method, budget, seed,
-                       str(cfg.get("title", "")))
+                       str(cfg.get("title", "")), points)
 
 
 def _check_path(path: str, base: dict):
@@ -222,7 +226,7 @@ def run_serve_search(cfg, pareto: bool = False, budget=None, seed=None, progress
         try:
             sc = load_serve_config(apply_point(ss, point))
             setup = build_setup(sc)
-            res = max_rate(sc)
+            res = max_rate(sc, points=ss.points)
         except ConfigError as e:
             skipped.append({"variables": variables, "reason": str(e)})
             continue
