@@ -1,5 +1,5 @@
 """The family rows (data/measurements_families.csv): AMD MI300X (MLPerf v4.1) and Google TPU v5e
-(jetstream-pytorch) measurements, and two listed NVIDIA MLPerf v4.1 Offline rows. Each has a source and a mapping and loads as a case on a
+(jetstream-pytorch) measurements, and listed single-node NVIDIA H200/B200 MLPerf v4.1/v5.0 rows. Each has a source and a mapping and loads as a case on a
 preset of a family that had no data before; and every hardware family of the presets now has at
 least one row the model evaluates, except the families listed with a reason."""
 import csv
@@ -14,8 +14,10 @@ from codesign.config.experiment import parse_yaml, read_bytes
 FAMILIES_CSV = "measurements_families.csv"
 #: Families this file adds data for (google-tpu had no row at all; amd-gpu had only MI325X).
 NEW_FAMILIES = {"google-tpu", "amd-gpu"}
-#: Rows of other families, listed: under-covered single-node MLPerf v4.1 Offline points.
-LISTED = {"mlperf41_h200x8_l2_70b_off": "nvidia-gpu", "mlperf41_b200x1_l2_70b_off": "nvidia-gpu"}
+#: Rows of other families, listed: under-covered single-node H200/B200 MLPerf points.
+LISTED = {rid: "nvidia-gpu" for rid in (
+    "mlperf41_h200x8_l2_70b_off", "mlperf41_b200x1_l2_70b_off", "mlperf50g_h200x8_l2_70b_off",
+    "mlperf50g_b200x8_l2_70b_off", "mlperf50g_b200x8_l2_70b_srv", "mlperf50g_b200x8_l2_70b_srv_tpot")}
 #: Hardware families without a published measurement the model can evaluate, and why.
 NO_DATA = {
     "groq-lp30": "Groq LP30 (2026, NVIDIA-owned Groq): no public measurement of a stated system yet",
