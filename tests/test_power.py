@@ -132,3 +132,26 @@ def test_capped_clock_gradients_float64(fid):
         g = jax.grad(r_of)(*x)
         assert float(g) > 0  # a higher cap raises the clock
         assert math.isfinite(float(g))
+
+
+def test_mapping_sets_the_power_cap_per_submission():
+    """H200 700 W (preset), 1,000 W CTS and the 500 W MaxQ limit map to three power caps;
+    a chip override outside CHIP_OVERRIDES is an issue naming what is allowed."""
+    import yaml
+
+    from codesign.config import CATALOG
+    from codesign.config.measurements import default_paths
+    from codesign.validation import build_cases, parse_measurements
+
+    csvs, mapping_path = default_paths()
+    rows = [r for p in csvs for r in parse_measurements(p.read_text(), p.name)[0]]
+    ids = ("mlperf40_h200x8_srv", "mlperf40_h200ctsx8_off", "mlperf41_h200x8_maxq_off")
+    rows = [r for r in rows if r.id in ids]
+    mapping = yaml.safe_load(mapping_path.read_text())
+    cases, _, issues = build_cases(rows, {k: mapping[k] for k in ids}, "map.yaml", catalog=CATALOG)
+    caps = {c.row.id: float(c.design.chip.power_cap_w) for c in cases}
+    assert caps == {"mlperf40_h200x8_srv": 700.0, "mlperf40_h200ctsx8_off": 1000.0,
+                    "mlperf41_h200x8_maxq_off": 500.0} and not issues
+    bad = dict(mapping["mlperf41_h200x8_maxq_off"], chip={"tdp_w": 500})
+    _, _, issues = build_cases(rows[-1:], {rows[-1].id: bad}, "map.yaml", catalog=CATALOG)
+    assert len(issues) == 1 and "chip overrides allowed: power_cap_w" in issues[0].message

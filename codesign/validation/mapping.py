@@ -21,6 +21,7 @@ or gives the evaluation and the reason for every assumption::
       tpot: step                    # time per output token: step (median ITL) or with_prefill (mean TPOT)
       boundary: chip                # energy rows: what the meter drew (chip | node | facility; default node)
       system: {host_power_w: 0}     # optional: system fields differing from the preset (SYSTEM_OVERRIDES)
+      chip: {power_cap_w: 500}      # optional: chip fields set per submission (CHIP_OVERRIDES), e.g. a MaxQ power limit
       why: {hardware: ..., model: ..., dtypes: ..., mapping: ..., tokens: ..., mode: ..., boundary: ..., system: ...}
       caveat: "..."                 # optional: a known gap between the model and the measurement
 
@@ -55,9 +56,12 @@ MODES = ("concurrency", "offline", "server")
 #: System fields a mapping may override: where the measurement's boundary differs from the
 #: preset's (e.g. GPU-only energy meters exclude the host).
 SYSTEM_OVERRIDES = ("host_power_w", "node_cost_usd")
+#: Chip fields a mapping may override: what a submission configured on the same silicon
+#: (a board power limit: MaxQ / nvidia-smi -pl, or a higher-TGP variant such as H200 CTS).
+CHIP_OVERRIDES = ("power_cap_w",)
 _EVAL_KEYS = ("hardware", "model", "weight_dtype", "kv_dtype", "tp", "pp", "dp", "chips",
               "prompt_tokens", "output_tokens")
-_KEYS = _EVAL_KEYS + ("mode", "concurrency", "tpot_bound_s", "tpot", "boundary", "system", "why", "caveat")
+_KEYS = _EVAL_KEYS + ("mode", "concurrency", "tpot_bound_s", "tpot", "boundary", "system", "chip", "why", "caveat")
 #: Boundary of an energy row whose entry names none: the model's default figure (joules_per_token).
 DEFAULT_BOUNDARY = "node"
 #: Readings of the time per output token (see codesign.model.serving): one decode step (a
@@ -159,7 +163,7 @@ def _case(row: Row, entry, calibrated: bool, catalog: Catalog | None):
     if mode not in MODES:
         raise ConfigError(f"mode = {mode!r}; allowed: {', '.join(MODES)}")
     why = entry.get("why")
-    need = _WHY + tuple(k for k in ("boundary", "system") if k in entry)
+    need = _WHY + tuple(k for k in ("boundary", "system", "chip") if k in entry)
     if not isinstance(why, dict) or any(not str(why.get(k, "")).strip() for k in need):
         raise ConfigError(f"why must give a reason for each of: {', '.join(need)}")
     request = {k: entry[k] for k in _EVAL_KEYS if k in entry}
@@ -171,6 +175,11 @@ def _case(row: Row, entry, calibrated: bool, catalog: Catalog | None):
         if not isinstance(overrides, dict) or set(overrides) - set(SYSTEM_OVERRIDES):
             raise ConfigError(f"system overrides allowed: {', '.join(SYSTEM_OVERRIDES)}; got {overrides!r}")
         request["system"] = overrides
+    if "chip" in entry:
+        overrides = entry["chip"]
+        if not isinstance(overrides, dict) or not overrides or set(overrides) - set(CHIP_OVERRIDES):
+            raise ConfigError(f"chip overrides allowed: {', '.join(CHIP_OVERRIDES)}; got {overrides!r}")
+        request["chip"] = overrides
     design = build_design(request, catalog)
     if kind != "chips":  # for a chip-count row the stated number is the prediction, not an input
         _check_chips(row, design)
