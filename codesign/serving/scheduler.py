@@ -310,7 +310,8 @@ def _step(carry, c, pool: Pool, policy: Policy):
     T = jnp.concatenate([ev["T"][None], plan["n"]])
     n = jnp.concatenate([ev["n"][None], plan["n"]])
     cbar = jnp.concatenate([ev["cbar"][None], plan["cbar"]])
-    D, E = step_cost(pool, T, n, cbar)
+    # computed once: otherwise XLA repeats the cost model inside each consumer's fusion
+    D, E = jax.lax.optimization_barrier(step_cost(pool, T, n, cbar))
     carry, first = _finish_event(carry, ev, D[0], E[0])
     carry, run = _decode_run(carry, c, plan, D[1:], E[1:], ev, policy)
     return carry, jax.tree.map(lambda a, b: jnp.stack([a, b]), first, run)
