@@ -98,7 +98,11 @@ chip = cd.Chip(
     fp16_flops_per_s=400e12, bf16_flops_per_s=400e12, fp8_flops_per_s=800e12, int8_flops_per_s=1600e12,
     fp4_flops_per_s=0.0, compute_efficiency=1.0,
     sram_bytes=5.0e8, sram_bw_bytes_per_s=150e12, hbm_bytes=0.0, hbm_bw_bytes_per_s=0.0, memory_efficiency=1.0,
-    clock_hz=1.2e9, op_pipeline_cycles=464.0,  # same schedule depth as the TSP
+    clock_hz=1.2e9,
+    # Execution units, as the TSP: vector ALUs, stream intake of the matrix unit, one-row
+    # matrix instructions, 464-cycle pipeline latency per op, software-scheduled collectives.
+    vector_ops_per_s=5.12e12, matrix_load_bytes_per_s=24.6e12, matrix_tile_rows=1.0,
+    op_floor_s=464 / 1.2e9, collective_base_s=0.0,
     link_bw_bytes_per_s=2.0e11, link_latency_s=0.5e-6,
     tdp_w=300.0, static_power_w=30.0, active_baseline_w=50.0, power_cap_w=300.0,  # idle, + busy, board cap
     pj_per_flop_16bit=0.4, sram_pj_per_byte=3.0, hbm_pj_per_byte=0.0,
@@ -107,7 +111,7 @@ chip = cd.Chip(
     wafer_cost_usd=9346.0, defect_density_per_cm2=0.1, yield_cluster_alpha=3.0, package_cost_usd=600.0,
     hbm_usd_per_gb=0.0, build_margin=4.0, market_price_usd=0.0,
     reference_build_cost_usd=1.0, reference_clock_hz=1.2e9,  # peaks and energies quoted at 1.2 GHz
-    name="lpu-next", memory_kind="sram", pp_split="op", price_mode="build")
+    name="lpu-next", memory_kind="sram", pp_split="op", price_mode="build", execution="dataflow")
 # The reference build cost is derived, as the preset loader does: the chip's own build cost.
 chip = dataclasses.replace(chip, reference_build_cost_usd=float(build_cost_usd(chip)))
 system = cd.System(

@@ -37,7 +37,8 @@ def test_parametrisation_stays_in_bounds_and_inverts():
     hw = cd.load_hardware("h100-sxm")
     chip, system = P.apply(hw.chip, hw.system, np.array([TRUE[n] for n in P.NAMES]))
     assert float(chip.compute_efficiency) == pytest.approx(0.6)
-    assert float(chip.op_pipeline_cycles) == pytest.approx(2.0 * float(hw.chip.op_pipeline_cycles))
+    assert float(chip.op_floor_s) == pytest.approx(2.0 * float(hw.chip.op_floor_s))
+    assert float(chip.collective_base_s) == pytest.approx(2.0 * float(hw.chip.collective_base_s))
     assert float(system.inter_node_latency_s) == pytest.approx(float(hw.system.inter_node_latency_s))
     assert float(chip.hbm_pj_per_byte) == pytest.approx(1.8 * float(hw.chip.hbm_pj_per_byte))
     same = P.apply(hw.chip, hw.system, P.identity_theta(hw.chip))
@@ -88,10 +89,10 @@ def test_fitted_file_is_applied_only_when_asked_and_labelled(tmp_path):
     path.write_text(yaml.safe_dump(doc))
     hw = cd.load_hardware("groq-lpu-v1")
     cal = load_calibrated(hw, path)
-    assert float(cal.chip.op_pipeline_cycles) == pytest.approx(3.0 * float(hw.chip.op_pipeline_cycles))
+    assert float(cal.chip.op_floor_s) == pytest.approx(3.0 * float(hw.chip.op_floor_s))
     assert float(cal.chip.memory_efficiency) == 0.5 and float(cal.chip.clock_hz) == float(hw.chip.clock_hz)
-    assert cal.sources["chip.op_pipeline_cycles"].startswith("FITTED") and "2024-01-01" in cal.sources["chip.op_pipeline_cycles"]
-    assert float(cd.load_hardware("groq-lpu-v1").chip.op_pipeline_cycles) == float(hw.chip.op_pipeline_cycles)
+    assert cal.sources["chip.op_floor_s"].startswith("FITTED") and "2024-01-01" in cal.sources["chip.op_floor_s"]
+    assert float(cd.load_hardware("groq-lpu-v1").chip.op_floor_s) == float(hw.chip.op_floor_s)
     with pytest.raises(cd.ConfigError, match="no fitted values for hardware 'h100-sxm'"):
         load_calibrated(cd.load_hardware("h100-sxm"), path)
 

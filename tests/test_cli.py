@@ -39,7 +39,7 @@ def test_evaluate_json_with_defaults_and_sensitivities():
     assert {"tp", "pp", "batch", "kv_dtype"} <= set(r["chosen"])  # says what it chose
     assert r["fits"] is True
     sens = r["sensitivities"]["decode_s_per_token"]
-    assert sens["chip.clock_hz"] < 0 and sens["chip.op_pipeline_cycles"] > 0
+    assert sens["chip.clock_hz"] < 0 and sens["chip.op_floor_s"] > 0
 
 
 def test_evaluate_config_file_with_flag_override(tmp_path, codesign_cli):

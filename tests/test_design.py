@@ -69,7 +69,7 @@ def test_applying_a_fitted_document_is_pure_and_matches_the_file():
     assert applied == load_calibrated(hw) == cd.load_hardware("h100-sxm", calibrated=True)
     values = {k: v["value"] for k, v in doc["families"]["nvidia-gpu"]["values"].items()}
     assert float(applied.chip.compute_efficiency) == pytest.approx(values["compute_efficiency"])
-    assert float(applied.chip.op_pipeline_cycles) == pytest.approx(values["op_latency"] * float(hw.chip.op_pipeline_cycles))
+    assert float(applied.chip.op_floor_s) == pytest.approx(values["op_latency"] * float(hw.chip.op_floor_s))
     # Another family's values never apply: the lookup is by hw.family, then by the hardware fitted.
     moved = dataclasses.replace(hw, family="groq")
     with pytest.raises(cd.ConfigError, match="no fitted values for hardware 'h100-sxm' \\(family groq\\) in doc"):

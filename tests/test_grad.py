@@ -32,10 +32,11 @@ def test_every_metric_has_finite_gradient_wrt_every_field(groq, llama70b, fideli
     jacs = _all_metric_jacobians(design, fidelity)
     for leaf in jax.tree.leaves(jacs):
         assert np.all(np.isfinite(np.asarray(leaf)))
-    # Every metric is a function of the hardware: something nonzero for the key ones.
+    # Every metric is a function of the hardware: something nonzero for the key ones (at one
+    # token per micro-batch the VXM's dequantization of the int8 weights binds on the LPU).
     jac_chip = jacs[0]
     row = cd.METRIC_NAMES.index("decode_s_per_token")
-    assert float(jnp.abs(jac_chip.sram_bw_bytes_per_s[row])) > 0
+    assert float(jnp.abs(jac_chip.vector_ops_per_s[row])) > 0
 
 
 def _h100_mixtral():

@@ -13,14 +13,15 @@ from ..design.entries import check_choice, check_keys, parse_number, source_of
 from ..design.fields import field_range
 from ..errors import ConfigError, UnknownPresetError
 from ..model.cost import build_cost_usd
-from ..specs import MEMORY_KINDS, PP_SPLITS, PRICE_MODES, TOPOLOGIES, Chip, System, Workload
+from ..specs import EXECUTIONS, MEMORY_KINDS, PP_SPLITS, PRICE_MODES, TOPOLOGIES, Chip, System, Workload
 from ..specs import DTYPES, numeric_fields
 from ..specs.workload import ATTENTION_KINDS
 from .calibrated import load_calibrated
 from .experiment import read_yaml
 from .files import presets_dir
 
-_CHIP_STATIC = {"memory_kind": MEMORY_KINDS, "pp_split": PP_SPLITS, "price_mode": PRICE_MODES}
+_CHIP_STATIC = {"memory_kind": MEMORY_KINDS, "pp_split": PP_SPLITS, "price_mode": PRICE_MODES,
+                "execution": EXECUTIONS}
 _SYSTEM_STATIC = {"intra_topology": TOPOLOGIES}
 _DERIVED = ("reference_build_cost_usd", "reference_clock_hz")
 _MODEL_NUMERIC = numeric_fields(Workload)

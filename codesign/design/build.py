@@ -108,9 +108,14 @@ def build_design(request: dict, catalog: Catalog | None = None) -> Design:
         chosen["kv_dtype"] = f"{act} (16-bit format the chip supports)"
     wdt = _dtype(chip, "weight_dtype", req.get("weight_dtype", wdefault))
     kdt = _dtype(chip, "kv_dtype", req.get("kv_dtype", act))
+    # Activations: 8- and 4-bit float weights are served with activations in the same format
+    # (TensorRT-LLM/vLLM FP8 and NVFP4 recipes quantize activations too: W8A8, W4A4) where the
+    # chip computes it; int8 and other weight-only formats keep 16-bit activations, so their
+    # matrix ops compute at the 16-bit rate (codesign.workload.ops.matrix_dtype).
+    adt = wdt if wdt in ("fp8", "fp4", "nvfp4") and float(chip.flops_per_s(wdt)) > 0 else act
     if "expert_dtype" in req:
         edt = _dtype(chip, "expert_dtype", req["expert_dtype"])
-    workload = md.workload(wdt, kdt, act, edt)
+    workload = md.workload(wdt, kdt, adt, edt)
     workload = _overrides(workload, req.get("workload", {}), "workload")
     _check_workload(workload)
     scen = {k: float(req.get(k, v)) for k, v in DEFAULT_SCENARIO.items()}

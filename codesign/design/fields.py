@@ -49,6 +49,8 @@ CHIP_RANGES = {
     "link_bw_bytes_per_s": POSITIVE, "tdp_w": POSITIVE, "power_cap_w": POSITIVE,
     "die_area_fixed_mm2": POSITIVE, "sram_mb_per_mm2": POSITIVE, "reticle_mm2": POSITIVE,
     "yield_cluster_alpha": POSITIVE, "build_margin": POSITIVE, "reference_build_cost_usd": POSITIVE,
+    "vector_ops_per_s": POSITIVE, "matrix_load_bytes_per_s": POSITIVE,
+    "matrix_tile_rows": Range(1.0, 4096.0),
 }
 #: Physical range of each system field (others: finite and >= 0).
 SYSTEM_RANGES = {

@@ -10,7 +10,7 @@ from . import cost
 from .energy import dynamic_j, idle_power_w, joules_per_token_by_boundary, power_capped_chip
 from .memory import memory_use, microbatches
 from .smooth import EXACT, Fidelity, sceil
-from .timing import decode_time, prefill_time, throughput_tokens_per_s
+from .timing import decode_time, host_step_s, prefill_time, throughput_tokens_per_s
 
 
 @pytree_dataclass
@@ -41,14 +41,15 @@ class Metrics:
     throughput_tokens_per_s: float
     decode_compute_s: float  # per token, summed over layers (one micro-batch)
     decode_memory_s: float
-    decode_floor_s: float
-    decode_comm_s: float
+    decode_floor_s: float  # per token: launch / pipeline floors of the layers' ops (one micro-batch)
+    decode_comm_s: float  # per token: collectives of the layers (one micro-batch)
     decode_hops_s: float
+    decode_host_s: float  # per token: serving-engine host time per step
     power_w: float
     idle_power_w: float
-    joules_per_token: float  # node boundary (IT power incl. hosts) = joules_per_token_node
     chip_power_w: float  # mean power of one accelerator serving (chip boundary; <= its power cap)
     clock_hz: float  # core clock served at: the configured one, or lower under the power cap
+    joules_per_token: float  # node boundary (IT power incl. hosts) = joules_per_token_node
     joules_per_token_chip: float  # accelerators only (static + dynamic): what NVML reads
     joules_per_token_node: float  # accelerators + host share of their nodes
     joules_per_token_facility: float  # node x PUE
@@ -74,7 +75,6 @@ def evaluate(chip: Chip, system: System, workload: Workload, mapping: Mapping,
     chip, system, workload, mapping, scenario = jax.tree.map(
         jnp.asarray, (chip, system, workload, mapping, scenario))
     fid, w, m, sc = fidelity, workload, mapping, scenario
-    mem = memory_use(fid, chip, w, m, sc)
 
     def tokens_per_s_at(c):  # the timing model at chip c (its clock), for the power cap
         return throughput_tokens_per_s(m, sc, decode_time(fid, c, system, w, m, sc)[0],
@@ -82,6 +82,7 @@ def evaluate(chip: Chip, system: System, workload: Workload, mapping: Mapping,
 
     # The core clock drops to meet chip.power_cap_w; timing and energy below see that clock.
     chip = power_capped_chip(fid, chip, w, m, sc, tokens_per_s_at)
+    mem = memory_use(fid, chip, w, m, sc)
     decode_s, st = decode_time(fid, chip, system, w, m, sc)
     ttft, prefill_occupancy, _ = prefill_time(fid, chip, system, w, m, sc)
     tokens_per_s = throughput_tokens_per_s(m, sc, decode_s, prefill_occupancy)
@@ -117,10 +118,10 @@ def evaluate(chip: Chip, system: System, workload: Workload, mapping: Mapping,
         throughput_tokens_per_s=tokens_per_s,
         decode_compute_s=w.layers * st.compute_s, decode_memory_s=w.layers * st.memory_s,
         decode_floor_s=w.layers * st.floor_s, decode_comm_s=w.layers * st.comm_s,
-        decode_hops_s=(m.pp - 1.0) * st.hop_s,
+        decode_hops_s=(m.pp - 1.0) * st.hop_s, decode_host_s=host_step_s(system, m.batch),
         power_w=power, idle_power_w=idle, joules_per_token=joules,
-        joules_per_token_chip=energy["chip"], joules_per_token_node=energy["node"],
         chip_power_w=energy["chip"] * tokens_per_s / chips, clock_hz=chip.clock_hz,
+        joules_per_token_chip=energy["chip"], joules_per_token_node=energy["node"],
         joules_per_token_facility=energy["facility"],
         die_area_mm2=area, die_yield=cost.die_yield(chip, area), die_cost_usd=cost.die_cost_usd(chip),
         chip_price_usd=cost.chip_price_usd(chip), capex_usd=capex, opex_usd_per_year=opex,

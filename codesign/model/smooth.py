@@ -35,7 +35,11 @@ def smax(fid: Fidelity, *xs):
     # Normalise by the (constant) exact max: the p-norm is homogeneous of degree 1, so the
     # value and its gradient are unchanged, and x**p no longer underflows for x ~ 1e-6 s.
     m = jax.lax.stop_gradient(jnp.maximum(reduce(jnp.maximum, xs), _TINY))
-    return m * sum((x / m) ** fid.sharpness for x in xs) ** (1.0 / fid.sharpness)
+    s = sum((x / m) ** fid.sharpness for x in xs)
+    # All arguments 0 (an op a workload lacks): the value is 0; the root's infinite slope at
+    # s = 0 is kept out of the gradient (it met a zero slope of s and made NaN).
+    positive = s > 0
+    return jnp.where(positive, m * jnp.where(positive, s, 1.0) ** (1.0 / fid.sharpness), 0.0)
 
 
 def smin(fid: Fidelity, *xs):

@@ -5,6 +5,11 @@ from .dtypes import peak_flops_per_s
 MEMORY_KINDS = ("sram", "hbm")
 PP_SPLITS = ("op", "layer")
 PRICE_MODES = ("market", "build")
+#: How a chip runs the op graph of a layer (codesign.model.timing): ``"kernels"``: one op at
+#: a time on the whole chip, each paying a launch floor (GPU/TPU kernels on one stream);
+#: ``"dataflow"``: a compiler-scheduled chip whose matrix, vector, memory and network units
+#: run concurrently, each op paying its pipeline latency (Groq TSP, Cerebras WSE).
+EXECUTIONS = ("kernels", "dataflow")
 
 
 @pytree_dataclass
@@ -18,6 +23,7 @@ class Chip:
         pp_split: pipeline stages cut at ``"op"`` granularity (compiler-scheduled dataflow
             chips: stages hold L/pp layers exactly) or at ``"layer"`` granularity (stages hold
             ceil(L/pp) layers in exact mode).
+        execution: how ops run (:data:`EXECUTIONS`): ``"kernels"`` or ``"dataflow"``.
         price_mode: ``"market"``: price = market_price_usd + build_margin x (build cost -
             reference_build_cost_usd), so the unmodified preset costs its market price and a
             modified one (e.g. more SRAM) pays for the difference; ``"build"``: price = build
@@ -37,9 +43,13 @@ class Chip:
     hbm_bytes: float
     hbm_bw_bytes_per_s: float
     memory_efficiency: float  # achieved / peak bandwidth of the weight tier (0, 1]
-    # Latency floor of one dependent op: cycles from first input to first output.
     clock_hz: float
-    op_pipeline_cycles: float
+    # Execution units (codesign.model.timing; rates at the quoted clock).
+    vector_ops_per_s: float  # element-wise ops/s of the vector units (norms, softmax, dequantization)
+    matrix_load_bytes_per_s: float  # rate the matrix units accept new stationary operands (weights, K/V)
+    matrix_tile_rows: float  # rows of the streamed operand one matrix instruction handles (M padded up to it)
+    op_floor_s: float  # fixed time of one op: kernel launch + sync (kernels) or pipeline fill (dataflow)
+    collective_base_s: float  # fixed software time of one collective (launch, flag handshake)
     # Chip-to-chip links inside a node (aggregate per direction) and their per-hop latency.
     link_bw_bytes_per_s: float
     link_latency_s: float
@@ -71,6 +81,7 @@ class Chip:
     memory_kind: str = static("hbm")
     pp_split: str = static("layer")
     price_mode: str = static("market")
+    execution: str = static("kernels")
 
     @property
     def clock_ratio(self):

@@ -29,6 +29,8 @@ class System:
     usd_per_kwh: float
     lifetime_years: float
     utilization: float  # fraction of the lifetime spent serving at the evaluated point
+    host_step_s: float  # serving-engine host time per step the chips wait for (scheduling, sampling, I/O)
+    host_step_s_per_seq: float  # + per sequence in the step (input preparation, detokenization)
 
     name: str = static("custom")
     intra_topology: str = static("switch")

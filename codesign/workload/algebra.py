@@ -18,16 +18,6 @@ import jax.numpy as jnp
 from ..specs import Workload, dtype_bytes
 from ..specs._pytree import pytree_dataclass
 
-#: The chain of dependent steps in one layer (each waits for the previous one's output), used
-#: for the per-op latency floor. Element-wise ops that compilers fuse into a neighbour
-#: (residual adds, dequantisation) are not counted.
-DEPENDENT_OPS_PER_LAYER = (
-    "rmsnorm_reduce", "rmsnorm_scale", "qkv_matmul", "rope", "qk_matmul", "softmax_max",
-    "softmax_exp", "softmax_sum", "softmax_div", "av_matmul", "out_matmul", "residual",
-    "rmsnorm_reduce", "rmsnorm_scale", "gate_up_matmul", "silu", "gate_mul", "down_matmul",
-    "residual", "requantize",
-)
-
 
 def _ffn_matrices(w: Workload) -> float:
     return 3.0 if w.gated_ffn else 2.0
