@@ -1,9 +1,11 @@
 """The layer op graph (codesign.workload.ops) and the execution model (codesign.model.timing):
 hand-computed goldens for an LPU, a GPU and a MoE case, precision, invariants, bad input."""
 import dataclasses
+import os
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -149,3 +151,42 @@ def test_op_graph_is_topological():
     from codesign.workload.ops import LAYER_OPS
     assert all(all(j < i for j in op.deps) for i, op in enumerate(LAYER_OPS))
     assert len(set(OP_NAMES)) == len(OP_NAMES)
+
+
+@pytest.mark.parametrize("hardware", ["groq-lpu-v1"])
+def test_timing_gradients_finite_on_random_designs(hardware):
+    """Random designs around a preset (500 here; CODESIGN_GRAD_DESIGNS=100000 for the 1e5
+    check, ~70 s): every chip and system field scaled by 10^U(-3, 3) or set
+    to its range's lower bound (0 where allowed), relaxed tp, pp, ep, dp, batch including the
+    ends; the smooth time per token has finite gradients w.r.t. every field (TTFT and the
+    GPU preset: the 1e5 run of CODESIGN_GRAD_DESIGNS, and tests/test_smooth_ranges.py)."""
+    from codesign.design.fields import field_range
+    from codesign.model.smooth import SMOOTH
+    from codesign.specs import numeric_fields
+    hw, n = load_hardware(hardware), int(os.environ.get("CODESIGN_GRAD_DESIGNS", "500"))
+    rng = np.random.default_rng(0)
+    w = Workload(**MIXTRAL, weight_dtype="int8", kv_dtype="fp16", act_dtype="fp16")
+    keep = ("sram_bytes", "sram_bw_bytes_per_s", "hbm_bytes", "hbm_bw_bytes_per_s", "fp16_flops_per_s", "clock_hz")
+
+    def vary(spec):
+        out = {}
+        for k in numeric_fields(spec):
+            v, r = float(getattr(spec, k)), field_range(spec, k)
+            x = v * 10.0 ** rng.uniform(-3, 3, n)
+            edge = rng.random(n) < 0.1
+            lo = r.lo if (r.lo > 0 or not r.lo_open) and k not in keep else 1e-3 * v
+            x = np.where(edge, lo if v > 0 else v, x)
+            out[k] = np.clip(x, max(lo, 1e-30) if k in keep or r.lo_open else lo, r.hi).astype(np.float32)
+        return dataclasses.replace(spec, **out)
+
+    chip, system = vary(hw.chip), vary(hw.system)
+    ends = lambda lo, hi: np.where(rng.random(n) < 0.2, rng.choice([lo, hi], n), rng.uniform(lo, hi, n)).astype(np.float32)
+    m = Mapping(tp=ends(1, 32), pp=ends(1, 32), ep=ends(1, 8), dp=ends(1, 8), batch=ends(1, 1024))
+    sc = Scenario(1024.0, 256.0, 512.0)
+
+    def t(c, s, mm):
+        return decode_time(SMOOTH, c, s, w, mm, sc)[0]
+
+    grads = jax.jit(jax.vmap(jax.grad(t, argnums=(0, 1, 2))))(chip, system, m)
+    for leaf in jax.tree.leaves(grads):
+        assert np.all(np.isfinite(np.asarray(leaf)))
