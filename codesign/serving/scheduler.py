@@ -57,6 +57,29 @@ def _ceil_div(x, d):
     return jnp.ceil(x / d)
 
 
+def _tri(n, strict_lower=False):
+    i, j = jnp.arange(n)[:, None], jnp.arange(n)[None, :]
+    return (i > j) if strict_lower else (i <= j)
+
+
+def _cumsum(x, dt):
+    """Inclusive prefix sum over the last axis as one matrix product (XLA:CPU splits a
+    ``cumsum`` into several kernels per call). Exact for the integer-valued counts it is
+    used on (tokens, pages, slots: far below 2**24)."""
+    x = x.astype(dt)
+    return jnp.matmul(x, _tri(x.shape[-1]).astype(dt), precision=jax.lax.Precision.HIGHEST)
+
+
+def _after(x):
+    """Sum of the entries behind each one (exclusive suffix sum), as one matrix product."""
+    return jnp.matmul(x, _tri(x.shape[-1], True).astype(x.dtype), precision=jax.lax.Precision.HIGHEST)
+
+
+def _while_all(ok, dt):
+    """Running AND (``cumprod`` of a mask) as one prefix count of the failures."""
+    return _cumsum(~ok, dt) == 0
+
+
 def _preempt(s, dec, free, page, none):
     """Evict the latest-arrived holders of KV until the decoders' new pages fit; returns the
     slots and each decoder's page need."""
@@ -64,7 +87,7 @@ def _preempt(s, dec, free, page, none):
     deficit = need.sum() - free
     holder = (s["phase"] == PREFILL) | (s["phase"] == DECODE)
     relief = jnp.where(holder, s["pages"] + need, 0.0)
-    after = jnp.cumsum(relief[::-1])[::-1] - relief  # relief of the holders behind each slot
+    after = _after(relief)  # relief of the holders behind each slot
     victim = holder & (after < deficit)
     s = dict(s)
     s["phase"] = jnp.where(victim, PREEMPTED, s["phase"])
@@ -93,16 +116,16 @@ def _admit(s, c, t, free, budget, policy: Policy):
     real = jnp.concatenate([pre, w_ok])
     tok = jnp.where(real, jnp.concatenate([p_tok, w_tok]), 0.0)
     pages = jnp.where(real, jnp.concatenate([p_pages, w_pages]), 0.0)
-    cum_tok = jnp.cumsum(tok)
+    cum_tok = _cumsum(tok, tok.dtype)
     excl_tok = cum_tok - tok
-    ok = ((jnp.cumsum(pages) <= free)
-          & (jnp.cumsum(jnp.concatenate([jnp.zeros(S), w_ok.astype(tok.dtype)])) <= S - n_occ)
+    ok = ((_cumsum(pages, tok.dtype) <= free)
+          & (_cumsum(jnp.concatenate([jnp.zeros(S), w_ok.astype(tok.dtype)]), tok.dtype) <= S - n_occ)
           & jnp.concatenate([jnp.ones(S, bool), win["arr"] <= t]))
     if policy.kind == "fcfs":
         ok &= (cum_tok <= budget) | (excl_tok == 0)
     else:
         ok &= (budget - excl_tok > 0) | (tok == 0)
-    adm = jnp.cumprod((ok | ~real).astype(jnp.int32)).astype(bool) & real
+    adm = _while_all(ok | ~real, tok.dtype) & real
     chunk = jnp.clip(budget - excl_tok, 0.0, tok) if policy.kind == "chunked" else tok
     s = dict(s)
     p_adm = adm[:S]
@@ -129,7 +152,7 @@ def _admit(s, c, t, free, budget, policy: Policy):
 def _compact(s, sentinel):
     keep = s["phase"] != EMPTY
     S = keep.shape[0]
-    pos = jnp.cumsum(keep) - 1
+    pos = _cumsum(keep, s["done"].dtype).astype(jnp.int32) - 1
     src = jnp.zeros((S,), jnp.int32).at[jnp.where(keep, pos, S)].set(jnp.arange(S, dtype=jnp.int32), mode="drop")
     live = jnp.arange(S) < keep.sum()
     out = {k: v[src] for k, v in s.items()}
@@ -162,7 +185,7 @@ def _event(carry, c, policy: Policy):
         pf = s["phase"] == PREFILL
         rem = jnp.where(pf, s["target"] - s["done"], 0.0)
         left = B - dec.sum()
-        ongoing = jnp.clip(left - (jnp.cumsum(rem) - rem), 0.0, rem)
+        ongoing = jnp.clip(left - (_cumsum(rem, rem.dtype) - rem), 0.0, rem)
         s, ptr, fresh, chunk_new = _admit(s, c, t, free(s) - need.sum(), left - ongoing.sum(), policy)
         chunk = ongoing + chunk_new
     else:
@@ -263,7 +286,7 @@ def _decode_run(carry, c, plan, D, E, ev, policy: Policy):
              & (S - occ.sum() + gone.sum(1) > 0)
              & (_ceil_div(head_kv, page) <= free0 + jnp.where(gone, final[None, :], 0.0).sum(1)))
     ok = clean & (n_i > 0) & ~could & (extra <= free0)
-    k = jnp.cumprod(ok.astype(jnp.int32)).sum()
+    k = _while_all(ok, dt).sum()
     ran = jnp.arange(RUN) < k
     m = jnp.where(dec, jnp.minimum(rem, k.astype(dt)), 0.0)  # iterations each slot ran
     mi = jnp.clip(m.astype(jnp.int32) - 1, 0, RUN - 1)
