@@ -239,7 +239,9 @@ def fitted_document(study: Study, dataset: dict, fit_date: str) -> dict:
         families[fam] = {"hardware": hw, "rows": int(np.sum(prob.family_index == f)), "values": values,
                          "unconstrained": unconstrained}
         if study.posterior is not None:
-            families[fam]["uncertainty"] = family_uncertainty(study.posterior, f)
+            u = families[fam]["uncertainty"] = family_uncertainty(study.posterior, f)
+            for name, (lo, hi) in marginal_intervals(u, study.level).items():
+                values[name][f"interval_{round(100 * study.level)}"] = [round(lo, 5), round(hi, 5)]
     return {
         "label": "fitted",
         "note": ("FITTED values, not physical constants: efficiency factors and fixed overheads per "
@@ -267,6 +269,20 @@ def family_uncertainty(post: Posterior, f: int) -> dict:
     return {"params": [P.PARAMS[i].name for i in j], "z": [round(float(post.z[f, i]), 6) for i in j],
             "sd_z": [float(f"{x:.6g}") for x in sd],
             "correlation": [[round(float(c), 6) for c in row] for row in corr]}
+
+
+def marginal_intervals(u: dict, level: float) -> dict:
+    """``{param: (lower, upper)}``: each parameter's own interval at ``level``, z -/+ q sd_z
+    mapped into its bounds (monotone, so the quantiles of the physical value)."""
+    q = U.normal_quantile(0.5 * (1.0 + level))
+    out = {}
+    for name, z, sd in zip(u["params"], u["z"], u["sd_z"]):
+        j = P.NAMES.index(name)
+        base = np.tile(P.to_unconstrained(P.init_theta()), (2, 1))
+        base[:, j] = (z - q * sd, z + q * sd)
+        lo, hi = np.asarray(P.to_physical(jnp.asarray(base)), float)[:, j]
+        out[name] = (float(lo), float(hi))
+    return out
 
 
 def uncertainty_summary(study: Study) -> dict:

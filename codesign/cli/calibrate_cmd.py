@@ -73,8 +73,10 @@ def print_report(study, doc, written, data, plot, shipped=False):
         for name, v in entry["values"].items():
             kind = "x" if v["kind"] == "multiplier" else "="
             flag = "  AT BOUND" if v["at_bound"] else ""
+            iv = next((f"  {k[len('interval_'):]}% [{x[0]:.3g}, {x[1]:.3g}]" for k, x in v.items()
+                       if k.startswith("interval_")), "")
             print(f"      {name:20s} {kind} {v['value']:<8.4g} bounds [{v['bounds'][0]:g}, {v['bounds'][1]:g}]  "
-                  f"sensitivity {v['sensitivity']:.3g}{flag}")
+                  f"sensitivity {v['sensitivity']:.3g}{iv}{flag}")
         if entry["unconstrained"]:
             print(f"      not constrained by any row (preset kept): {', '.join(entry['unconstrained'])}")
     print(f"\n  Errors (APE = |predicted / measured - 1|): {'':8s} {'n':>3s} {'in-sample':>17s} "
@@ -86,6 +88,20 @@ def print_report(study, doc, written, data, plot, shipped=False):
         cells = [e["median_ape"], e["max_ape"], lo.get("median_ape", np.nan), lo.get("max_ape", np.nan),
                  ho.get("median_ape", np.nan), ho.get("max_ape", np.nan)]
         print(f"    {kind:40s} {e['n']:3d} " + " ".join(f"{x:8.1%}" for x in cells))
+    fam = errs.get("hold_out_family", {})
+    if fam:
+        print("  Hold-out family (every system of the family held out), median APE: "
+              + ", ".join(f"{k} {v['median_ape']:.1%}" for k, v in fam.items()))
+    u = doc.get("uncertainty", {})
+    for scheme, cov in u.get("coverage", {}).items():
+        print(f"  {u['level']:.0%} prediction intervals, {scheme.replace('_', ' ')}: "
+              + ", ".join(f"{k} {v['inside']}/{v['n']} inside ({v['fraction']:.0%})" for k, v in cov.items())
+              + " (target 70-90%)")
+    energy = [c for c in p.cases if c.kind == "energy per token"]
+    if energy:
+        counts = {b: sum(1 for c in energy if c.boundary == b) for b in dict.fromkeys(c.boundary for c in energy)}
+        print("  Energy rows compared at their boundary: " + ", ".join(f"{b} {n}" for b, n in counts.items())
+              + " (per row: --json rows[].boundary)")
     print("\n  Hold-out system (fit without every row of the system, predict them):")
     for system, by_kind in doc["hold_out_system"].items():
         cells = ", ".join(f"{k} median {v['median_ape']:.0%} (n={v['n']})" for k, v in by_kind.items())

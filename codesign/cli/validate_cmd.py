@@ -46,7 +46,8 @@ def print_report(r, plot):
     for x in r["rows"]:
         flag = "" if x["feasible"] else "  (does not fit / misses bound)"
         print(f"  {x['id'][:34]:34s} {x['hardware'][:14]:14s} {x['kind'][:16]:16s} {x['mode']:11s} "
-              f"{x['measured']:10.4g} {x['predicted']:10.4g} {x['error']:+7.0%} {x['batch']:6.0f}{flag}")
+              f"{x['measured']:10.4g} {x['predicted']:10.4g} {x['error']:+7.0%} {x['batch']:6.0f}"
+              + (f"  [{x['boundary']} boundary]" if x["boundary"] else "") + flag)
     for title, key, col in (("system", "by_system", "hardware"), ("metric", "by_metric", "kind")):
         print(f"\n  By {title}: {'':10s} {'n':>3s} {'median APE':>11s} {'max APE':>9s}")
         for s in r["summary"][key]:

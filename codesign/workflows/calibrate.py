@@ -111,10 +111,16 @@ def loss_checkpoints(history, k: int = 10) -> list:
 
 
 def prediction_rows(study) -> list:
-    """One dict per fitted measurement: measured value and the in-sample, leave-one-out and
-    hold-out-system predictions (SI units, the row's metric)."""
+    """One dict per fitted measurement: measured value, the energy boundary it is compared at
+    ("" for other metrics), the in-sample, leave-one-out, hold-out-system and hold-out-family
+    predictions and the prediction intervals of the held-out ones (SI units, the row's metric)."""
     p = study.problem
-    return [{"id": c.row.id, "hardware": c.hardware, "kind": c.kind, "measured": float(m),
-             "in_sample": float(a), "leave_one_out": float(b), "hold_out_system": float(h)}
-            for c, m, a, b, h in zip(p.cases, study.measured, study.in_sample_pred, study.loo_pred,
-                                     study.holdout_pred)]
+    preds = study.predictions()
+    out = []
+    for i, c in enumerate(p.cases):
+        row = {"id": c.row.id, "hardware": c.hardware, "kind": c.kind, "boundary": c.boundary,
+               "measured": float(study.measured[i])} | {k: float(v[i]) for k, v in preds.items()}
+        for k, (lo, hi) in (study.intervals or {}).items():
+            row[f"{k}_interval"] = [float(lo[i]), float(hi[i])]
+        out.append(row)
+    return out
