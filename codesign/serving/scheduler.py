@@ -252,10 +252,15 @@ def _run_plan(carry, c):
     rem = jnp.where(dec, s["O"] - s["emit"], 0.0)
     i = jnp.arange(RUN, dtype=dt)[:, None]
     act = rem[None, :] > i  # [K, S]: decoder j runs iteration i
-    n_i = act.sum(1).astype(dt)
+    final = jnp.where(dec, jnp.maximum(s["pages"], _ceil_div(s["kv"] + rem, c["page"])), 0.0)
+    # every per-iteration sum over the running slots as one product (integer-valued: exact)
+    per = jnp.stack([jnp.ones_like(rem), s["kv"] + 1.0, s["pages"], final], axis=1)
+    sums = jnp.matmul(act.astype(dt), per, precision=jax.lax.Precision.HIGHEST)
+    n_i = sums[:, 0]
     kv_i = s["kv"][None, :] + 1.0 + i  # context of iteration i's token (KV after growth)
-    cbar = jnp.where(act, kv_i, 0.0).sum(1) / jnp.maximum(n_i, 1.0)
-    return {"dec": dec, "rem": rem, "i": i, "act": act, "n": n_i, "kv": kv_i, "cbar": cbar}
+    cbar = (sums[:, 1] + n_i * i[:, 0]) / jnp.maximum(n_i, 1.0)
+    return {"dec": dec, "rem": rem, "i": i, "act": act, "n": n_i, "kv": kv_i, "cbar": cbar,
+            "pages_run": sums[:, 2], "final_run": sums[:, 3], "final": final}
 
 
 def _decode_run(carry, c, plan, D, E, ev, policy: Policy):
@@ -275,16 +280,16 @@ def _decode_run(carry, c, plan, D, E, ev, policy: Policy):
     clean = ~((s["phase"] == PREFILL) | (s["phase"] == PREEMPTED)).any()
     end = t + jnp.cumsum(D)
     start = end - D
-    pages_i = jnp.where(act, jnp.maximum(s["pages"][None, :], _ceil_div(kv_i, page)), 0.0)
-    extra = jnp.where(act, pages_i - s["pages"][None, :], 0.0).sum(1)
-    final = jnp.where(dec, jnp.maximum(s["pages"], _ceil_div(s["kv"] + rem, page)), 0.0)
-    gone = dec[None, :] & (rem[None, :] <= i)  # finished before iteration i
+    used_i = jnp.where(act, jnp.maximum(s["pages"][None, :], _ceil_div(kv_i, page)), 0.0).sum(1)
+    extra = used_i - plan["pages_run"]
+    # decoders finished before iteration i: their count and final pages
+    gone_n, gone_pages = dec.sum() - n_i, plan["final"].sum() - plan["final_run"]
     free0 = c["pages"] - s["pages"].sum()
     ptr = carry["ptr"]
     head_kv = jnp.where(c["none"], c["P"][ptr] + c["O"][ptr] - 1.0, c["P"][ptr])
     could = ((ptr < c["M"]) & (c["arr"][ptr] <= start)
-             & (S - occ.sum() + gone.sum(1) > 0)
-             & (_ceil_div(head_kv, page) <= free0 + jnp.where(gone, final[None, :], 0.0).sum(1)))
+             & (S - occ.sum() + gone_n > 0)
+             & (_ceil_div(head_kv, page) <= free0 + gone_pages))
     ok = clean & (n_i > 0) & ~could & (extra <= free0)
     k = _while_all(ok, dt).sum()
     ran = jnp.arange(RUN) < k
@@ -304,7 +309,6 @@ def _decode_run(carry, c, plan, D, E, ev, policy: Policy):
     out = carry["out"].at[at].set(rows, mode="drop")
     s["phase"] = jnp.where(finished, EMPTY, s["phase"])
     s = _compact(s, c["N"])
-    used_i = pages_i.sum(1)
     later = ran & (jnp.arange(RUN) > 0)
     # one histogram update: the event iteration's gaps, the run's first gaps, its later ones
     h_at = jnp.concatenate([ev["hist_at"], jnp.where(moved, itl_bin(gap0), ITL_BINS),
