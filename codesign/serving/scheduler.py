@@ -6,7 +6,9 @@ The slots are kept compact and in arrival-rank order (occupied slots first), so 
 priority-ordered rule is a cumulative sum over S entries: FCFS admission of the next
 candidates (preempted requests first, then new ones from a pointer into the arrival order),
 the token budget, and the choice of preemption victims (latest arrival first). Per-iteration
-work is O(S) plus one row scattered per finished request; nothing scans the N requests.
+work is O(S) (the prefix sums and a decode run's per-iteration sums are small matrix
+products: one kernel each on XLA:CPU, which splits a ``cumsum`` into several) plus one row
+scattered per finished request; nothing scans the N requests.
 
 The loop runs in blocks of :data:`BLOCK` iterations (an inner ``lax.scan``) inside a
 ``lax.while_loop`` that stops when all work is done or ``max_iterations`` is reached, so
