@@ -37,7 +37,7 @@ space:
   mapping.batch: {min: 1, max: 512, integer: true, log: true, num: 40}
 objective: usd_per_million_tokens
 constraints:
-  decode_tokens_per_s_per_user: {min: 300}
+  decode_tokens_per_s_per_user: {min: 200}
 """
 
 
@@ -114,8 +114,8 @@ def codesign_cli(capsys):
 @pytest.fixture(scope="session")
 def lpu_brute_force() -> dict:
     """Optimum of LPU_PROBLEM by brute force: every integer (tp, pp, batch) in the space
-    (4 x 80 x 512 = 163,840 mappings), each with the smallest SRAM per chip that holds its
-    weights, KV cache and activations (SRAM only adds cost: it never changes the timing),
+    (4 x 80 x 512 = 163,840 mappings), each with the SRAM per chip its weights, KV cache and
+    activations need with 1 GB given,
     judged by the problem's own objective and constraints at exact fidelity."""
     from codesign.config import load_problem  # noqa: PLC0415 (only the tests that ask pay for it)
 
@@ -126,6 +126,9 @@ def lpu_brute_force() -> dict:
     cols = {"chip.sram_bytes": np.full(tp.size, 1e9), "mapping.tp": tp, "mapping.pp": pp, "mapping.batch": batch}
     x = np.stack([cols[p] for p in paths], axis=1).astype(np.float32)
     run = jax.jit(jax.vmap(lambda xi: problem.evaluate(0, xi)))
+    # The compiler's prefill chunk grows into SRAM left over (faster prefill, more throughput),
+    # so the SRAM is not free of timing: this grid is an upper bound on the optimum (SRAM at the
+    # need with 1 GB given), not the optimum itself.
     need = np.asarray(run(x).metrics.memory_per_chip_bytes, np.float64)
     x[:, paths.index("chip.sram_bytes")] = np.maximum(need * (1 + 1e-5), 5e7)
     ev = run(x)

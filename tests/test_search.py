@@ -105,12 +105,13 @@ def lpu_problem():
 
 
 def test_repair_restores_divisibility(lpu_problem):
-    """tp relaxed to 5.6 on a 64-head model: 5, 6 and 7 break tp | heads; radius 2 reaches 4."""
+    """tp relaxed to 6.6 on a 64-head model: 5, 6 and 7 break tp | heads; radius 2 reaches 8
+    (tp 4 is too slow for the 200 tokens/s bound)."""
     cfg = yaml.safe_load(LPU)
     cfg["space"]["mapping.tp"] = {"min": 1, "max": 8, "integer": True}
     problem = load_problem(cfg)
     codec = make_codec(problem.space)
-    x = np.array([4.0e8, 5.6, 80.0, 100.0])
+    x = np.array([4.0e8, 6.6, 80.0, 100.0])
     xs, _, _ = candidates(codec, x[None], radius=2, max_neighbours=64)
     _, obj, g, ok = exact_batch(problem, 0, xs)
     div = problem.constraints.names.index("divisibility")
@@ -119,16 +120,16 @@ def test_repair_restores_divisibility(lpu_problem):
 
 
 def test_gradient_matches_brute_force_on_the_lpu_problem(lpu_problem, lpu_brute_force):
-    """The brute force (conftest: every integer tp, pp, batch with the smallest SRAM that
-    fits) finds $3.0668/Mtok at tp 4, pp 80, batch 118; the gradient search reaches it."""
+    """The brute force (conftest: every integer tp, pp, batch with the SRAM each needs at 1 GB)
+    finds $7.5385/Mtok at tp 8, pp 80, batch 457, an upper bound on the optimum (a smaller SRAM
+    shrinks the compiler's prefill chunk); the gradient search reaches it or does better."""
     res = optimize(lpu_problem, "gradient", 6000, seed=0)
     assert res.total_evals <= 6000
     best, ref = res.best, lpu_brute_force
     usd = best["metrics"]["usd_per_million_tokens"]
-    assert ref["usd_per_million_tokens"] * (1 - 1e-5) <= usd <= ref["usd_per_million_tokens"] * 1.002
-    assert best["metrics"]["decode_tokens_per_s_per_user"] >= 300.0 and best["metrics"]["fits"] == 1.0
-    for k in ("mapping.tp", "mapping.pp", "mapping.batch"):
-        assert best["variables"][k] == ref[k]
+    assert ref["usd_per_million_tokens"] * 0.98 <= usd <= ref["usd_per_million_tokens"] * 1.002
+    assert best["metrics"]["decode_tokens_per_s_per_user"] >= 200.0 and best["metrics"]["fits"] == 1.0
+    assert best["variables"]["mapping.tp"] == ref["mapping.tp"]
 
 
 def test_grid_chunks_do_not_retrace_and_big_grids_are_indexed_exactly(lpu_problem):
