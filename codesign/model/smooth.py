@@ -28,6 +28,13 @@ SMOOTH = Fidelity(smooth=True)
 _TINY = 1e-30
 
 
+def _pow(x, p: float):
+    """x ** p; an integral p as repeated multiplication (lax.integer_pow: no exp/log, several
+    times cheaper in value and gradient than a float power)."""
+    # a traced sharpness (searchers anneal it) takes the float power
+    return x ** int(p) if isinstance(p, (int, float)) and float(p).is_integer() else x ** p
+
+
 def smax(fid: Fidelity, *xs):
     """Max of non-negative values (p-norm when smooth)."""
     if not fid.smooth:
@@ -35,7 +42,7 @@ def smax(fid: Fidelity, *xs):
     # Normalise by the (constant) exact max: the p-norm is homogeneous of degree 1, so the
     # value and its gradient are unchanged, and x**p no longer underflows for x ~ 1e-6 s.
     m = jax.lax.stop_gradient(jnp.maximum(reduce(jnp.maximum, xs), _TINY))
-    s = sum((x / m) ** fid.sharpness for x in xs)
+    s = sum(_pow(x / m, fid.sharpness) for x in xs)
     # All arguments 0 (an op a workload lacks): the value is 0; the root's infinite slope at
     # s = 0 is kept out of the gradient (it met a zero slope of s and made NaN).
     positive = s > 0
@@ -47,7 +54,7 @@ def smin(fid: Fidelity, *xs):
     if not fid.smooth:
         return reduce(jnp.minimum, xs)
     m = jax.lax.stop_gradient(jnp.maximum(reduce(jnp.minimum, xs), _TINY))
-    return m * sum((m / x) ** fid.sharpness for x in xs) ** (-1.0 / fid.sharpness)
+    return m * sum(_pow(m / x, fid.sharpness) for x in xs) ** (-1.0 / fid.sharpness)
 
 
 def sceil(fid: Fidelity, x):
