@@ -19,7 +19,7 @@ from codesign.config.calibrated import load_calibrated
 from codesign.config.measurements import load_dataset
 
 TRUE = {"compute_efficiency": 0.6, "memory_efficiency": 0.7, "op_latency": 2.0, "link_latency": 1.0,
-        "link_bandwidth": 1.0, "static_power": 1.5, "dynamic_energy": 1.8}
+        "link_bandwidth": 1.0, "host_overhead": 1.0, "static_power": 1.5, "dynamic_energy": 1.8}
 
 
 def run(*args):
