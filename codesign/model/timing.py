@@ -98,7 +98,9 @@ def _rate(x, rate):
 def _tile_pad(fid: Fidelity, chip: Chip, rows):
     """FLOP multiplier of padding ``rows`` up to whole matrix tiles (1 when smooth)."""
     rows = jnp.maximum(rows, 1e-9)
-    return jnp.maximum(sceil(fid, rows / chip.matrix_tile_rows) * chip.matrix_tile_rows / rows, 1.0)
+    pad = jnp.maximum(sceil(fid, rows / chip.matrix_tile_rows) * chip.matrix_tile_rows / rows, 1.0)
+    # One-row instructions pad nothing (a fractional average micro-batch is not a tile).
+    return jnp.where(chip.matrix_tile_rows > 1.0, pad, 1.0)
 
 
 def _max(fid, *xs):
