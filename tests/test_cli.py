@@ -48,7 +48,9 @@ def test_evaluate_config_file_with_flag_override(tmp_path, codesign_cli):
     p = codesign_cli("evaluate", str(cfg), "--json")
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
-    assert r["batch"] == r["max_batch"] and r["batch"] > 1
+    # max_batch is the KV room at this batch's activations; on the LPU the compiler's prefill
+    # chunk takes SRAM a larger batch would need, so the largest fitting batch can be below it.
+    assert 1 < r["batch"] <= r["max_batch"] and r["fits"] is True
     p = codesign_cli("evaluate", str(cfg), "--batch", "4", "--json")
     assert json.loads(p.stdout)["batch"] == 4
 

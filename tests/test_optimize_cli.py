@@ -19,7 +19,7 @@ TINY = {
               "mapping.tp": [4, 8], "mapping.pp": {"min": 70, "max": 80, "integer": True},
               "mapping.batch": [64, 96, 128, 256]},
     "objective": "usd_per_million_tokens",
-    "constraints": {"decode_tokens_per_s_per_user": {"min": 300}},
+    "constraints": {"decode_tokens_per_s_per_user": {"min": 200}},
 }
 
 
@@ -43,7 +43,7 @@ def test_optimize_shipped_lpu_experiment_json():
     assert r["wall_s"] > 0 and r["total_wall_s"] >= r["wall_s"]
     best = r["designs"][0]
     assert set(METRIC_NAMES) <= set(best["metrics"])  # the exact metrics of the design
-    assert best["metrics"]["decode_tokens_per_s_per_user"] >= 300 and best["metrics"]["fits"] == 1.0
+    assert best["metrics"]["decode_tokens_per_s_per_user"] >= 200 and best["metrics"]["fits"] == 1.0
     assert best["objective_value"] == pytest.approx(best["metrics"]["usd_per_million_tokens"], rel=1e-5)
     assert best["objective_value"] == pytest.approx(3.0668, rel=0.01)
     assert all(g <= 0 for d in r["designs"] for g in d["constraints"].values())
@@ -66,7 +66,7 @@ def test_every_method_finds_a_feasible_design_with_progress(tmp_path, method):
     else:
         assert r["evaluations"] <= 1500
     assert f"[{method}]" in p.stderr and "100.0%" in p.stderr  # progress on stderr, JSON alone on stdout
-    assert r["designs"][0]["metrics"]["decode_tokens_per_s_per_user"] >= 300
+    assert r["designs"][0]["metrics"]["decode_tokens_per_s_per_user"] >= 200
     if method == "gradient":  # sensitivities at the optimum
         s = r["sensitivities"]
         el = s["objective_elasticities"]

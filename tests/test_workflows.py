@@ -41,7 +41,7 @@ def test_run_optimize_equals_the_cli_json(tmp_path, capsys):
     best = lib["designs"][0]
     assert best["objective_value"] == pytest.approx(best["metrics"]["usd_per_million_tokens"], rel=1e-6)
     assert [d["objective_value"] for d in lib["designs"]] == sorted(d["objective_value"] for d in lib["designs"])
-    assert all(d["metrics"]["decode_tokens_per_s_per_user"] >= 300 for d in lib["designs"])
+    assert all(d["metrics"]["decode_tokens_per_s_per_user"] >= 200 for d in lib["designs"])
 
 
 def test_progress_is_one_type_with_monotone_fractions_ending_at_one():
