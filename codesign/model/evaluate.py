@@ -1,5 +1,7 @@
 """The full cost model of one design point: chip, system, workload, mapping, scenario ->
 Metrics. Batch it with ``jax.vmap``; differentiate it with ``jax.grad``."""
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 
@@ -129,6 +131,21 @@ def evaluate(chip: Chip, system: System, workload: Workload, mapping: Mapping,
     )
 
 
-#: Compiled evaluation; recompiles only for a new static structure (dtypes, memory kind,
-#: fidelity), never for new numbers.
-evaluate_jit = jax.jit(evaluate, static_argnames="fidelity")
+def anonymous(specs):
+    """Specs with their ``name`` blanked: names select no code path, so designs that differ
+    only in preset or model name share one compiled program."""
+    named = lambda s: "name" in {f.name for f in dataclasses.fields(s)}  # noqa: E731
+    return tuple(dataclasses.replace(s, name="") if named(s) else s for s in specs)
+
+
+_evaluate_compiled = jax.jit(evaluate, static_argnames="fidelity")
+
+
+def evaluate_jit(chip: Chip, system: System, workload: Workload, mapping: Mapping,
+                 scenario: Scenario, fidelity: Fidelity = EXACT) -> Metrics:
+    """Compiled :func:`evaluate`; recompiles only for a new static structure (dtypes, memory
+    kind, execution, fidelity), never for new numbers nor for another preset's name."""
+    return _evaluate_compiled(*anonymous((chip, system, workload, mapping, scenario)), fidelity=fidelity)
+
+
+evaluate_jit._cache_size = _evaluate_compiled._cache_size

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..model import serving
+from ..model.evaluate import anonymous
 from ..model.energy import BOUNDARIES
 from .mapping import DEFAULT_BOUNDARY, Case
 
@@ -45,11 +46,6 @@ def _point(mode, with_prefill, chip, system, w, m, sc, bound):
     return serving.at_concurrency(chip, system, w, m, sc, m.batch)
 
 
-def _anonymous(specs):
-    """Specs with their names blanked: names select no code path, so cases that differ only
-    in preset or model name share one compiled group."""
-    named = lambda s: "name" in {f.name for f in dataclasses.fields(s)}  # noqa: E731
-    return tuple(dataclasses.replace(s, name="") if named(s) else s for s in specs)
 
 
 def boundary(case: Case) -> str:
@@ -76,7 +72,7 @@ def predicted_metric(case: Case) -> str:
 
 def _groups(cases: list[Case], family: np.ndarray) -> list[_Group]:
     keyed = {}
-    specs_of = [_anonymous(c.design.specs) for c in cases]
+    specs_of = [anonymous(c.design.specs) for c in cases]
     for i, c in enumerate(cases):
         key = (jax.tree.structure(specs_of[i]), c.mode, c.with_prefill, predicted_metric(c))
         keyed.setdefault(key, []).append(i)
