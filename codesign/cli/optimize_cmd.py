@@ -79,9 +79,11 @@ def print_table(r):
         top = [f"{p} {e:+.3f}" for p, e in sens["objective_elasticities"].items() if abs(e) >= 0.01][:10]
         print("  objective elasticities d J / d ln p (largest): " + ", ".join(top))
         for c in sens["active_constraints"]:
+            first = ("no first-order estimate: the smooth model has no finite gradient here"
+                     if c["multiplier"] is None else
+                     f"{c['objective_change_pct_first_order']:+.2f}% first order, multiplier {c['multiplier']:.3g}")
             print(f"  relaxing {c['constraint']} by 1%: objective {c['objective_change_pct_reoptimized']:+.2f}% "
-                  f"re-optimised ({c['objective_change_pct_first_order']:+.2f}% first order, multiplier "
-                  f"{c['multiplier']:.3g})")
+                  f"re-optimised ({first})")
 
 
 def _num(v: float) -> str:

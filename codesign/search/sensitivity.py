@@ -54,6 +54,8 @@ def multipliers(problem: Problem, variant: int, x, active: list[int], sharpness:
 
     z = codec.encode(np.asarray(x, float)[None], np)[0].astype(np.float32)
     jac = np.asarray(jax.jit(jax.jacfwd(terms), compiler_options=compile_options())(z), float)
+    if not np.all(np.isfinite(jac)):  # the smooth model has no slope here: no multipliers
+        return np.full(len(active), np.nan)
     grad_j, grad_g = jac[0], jac[1:]
     zz = np.asarray(z)
     # A coordinate at its lower (upper) bound may keep a positive (negative) residual.
@@ -108,8 +110,9 @@ def at_optimum(problem: Problem, design: dict, active_tol: float = 0.02) -> dict
     for k, i in enumerate(active):
         shift = np.where(np.arange(len(names)) == i, RELAX, 0.0)
         best, bx, evals = local_reoptimize(problem, variant, x, shift)
-        rows.append({"constraint": names[i], "g": float(g[i]), "multiplier": float(lam[k]),
-                     "objective_change_pct_first_order": 100.0 * (math.exp(-lam[k] * RELAX) - 1.0),
+        ok = bool(np.isfinite(lam[k]))  # None (JSON null): the gradient is not finite at x
+        rows.append({"constraint": names[i], "g": float(g[i]), "multiplier": float(lam[k]) if ok else None,
+                     "objective_change_pct_first_order": 100.0 * (math.exp(-lam[k] * RELAX) - 1.0) if ok else None,
                      "objective_change_pct_reoptimized": 100.0 * (math.exp(best - design["objective"]) - 1.0),
                      "reoptimized_variables": dict(zip(problem.space.names, map(float, bx))),
                      "evaluations": evals})
